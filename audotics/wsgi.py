@@ -1,0 +1,11 @@
+"""WSGI entry point: REST and pages under gunicorn in services mode."""
+
+from __future__ import annotations
+
+import os
+
+from django.core.wsgi import get_wsgi_application
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "audotics.settings.base")
+
+application = get_wsgi_application()

@@ -1,0 +1,46 @@
+"""Listeners, the catalogue and what listeners do with it."""
+
+from __future__ import annotations
+
+from recommender.models.catalogue import (
+    Artist,
+    ArtistTag,
+    AudioFeatures,
+    Genre,
+    Mood,
+    Playlist,
+    PlaylistTrack,
+    Tag,
+    Track,
+    TrackGenre,
+    TrackMood,
+)
+from recommender.models.imports import ImportRun
+from recommender.models.listening import (
+    ArtistPlayCount,
+    FeedbackEvent,
+    ListeningEvent,
+    UserTagAssignment,
+)
+from recommender.models.users import ListenerProfile, User
+
+__all__ = [
+    "Artist",
+    "ArtistPlayCount",
+    "ArtistTag",
+    "AudioFeatures",
+    "FeedbackEvent",
+    "Genre",
+    "ImportRun",
+    "ListenerProfile",
+    "ListeningEvent",
+    "Mood",
+    "Playlist",
+    "PlaylistTrack",
+    "Tag",
+    "Track",
+    "TrackGenre",
+    "TrackMood",
+    "User",
+    "UserTagAssignment",
+]

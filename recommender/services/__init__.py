@@ -1,0 +1,1 @@
+"""Writes of the recommender app (STYLE rule 2), one module per sub-domain."""

@@ -1,0 +1,1 @@
+"""Spotify connections and sync cursors arrive with the Spotify sync issue."""
