@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import secrets
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
+
+if TYPE_CHECKING:
+    from recommender.models import User
 
 
 class Friendship(models.Model):
@@ -57,7 +61,7 @@ class ListeningGroup(models.Model):
     )
     max_members = models.PositiveSmallIntegerField(default=50)
     is_active = models.BooleanField(default=True)
-    members = models.ManyToManyField(
+    members: models.ManyToManyField[User, Membership] = models.ManyToManyField(
         settings.AUTH_USER_MODEL, through="Membership", related_name="listening_groups"
     )
     created_at = models.DateTimeField(auto_now_add=True)

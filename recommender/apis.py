@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
-
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.permissions import AllowAny
@@ -36,4 +34,4 @@ class CatalogueSummaryApi(APIView):
     @extend_schema(responses=OutputSerializer)
     def get(self, request: Request) -> Response:
         counts = selectors.catalogue_counts()
-        return Response(self.OutputSerializer(asdict(counts)).data)
+        return Response(self.OutputSerializer(counts).data)

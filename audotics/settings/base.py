@@ -11,6 +11,7 @@ from pathlib import Path
 
 from audotics.settings.components import ml as _ml  # noqa: F401  (sets the HF offline flags)
 from audotics.settings.components.celery import celery_settings
+from audotics.settings.components import drf
 from audotics.settings.components.database import database_settings
 from audotics.settings.components.logging import logging_settings
 from audotics.settings.components.redis import cache_settings, channel_layer_settings
@@ -116,6 +117,9 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = VAR_DIR / "staticfiles"
 MEDIA_ROOT = VAR_DIR / "media"
 WHITENOISE_USE_FINDERS = True
+
+REST_FRAMEWORK = drf.REST_FRAMEWORK
+SPECTACULAR_SETTINGS = drf.SPECTACULAR_SETTINGS
 
 LOGIN_URL = "/admin/login/"
 LOGGING = logging_settings(env_str("LOG_LEVEL") or "INFO")

@@ -73,6 +73,13 @@ def _read_all(path: Path, encoding: str) -> str:
         raise DataFileError(f"{path}: damaged or truncated gzip stream ({exc})") from None
 
 
+def _check_complete(path: Path, text: str) -> None:
+    """Every data file we read ends with a line break; one that does not was cut short."""
+    if text and not text.endswith("\n"):
+        line = text.count("\n") + 1
+        raise DataFileError(f"{path}: truncated at line {line} (the last row has no line ending)")
+
+
 def _check_header(path: Path, found: list[str], expected: tuple[str, ...]) -> None:
     if tuple(h.strip() for h in found[: len(expected)]) != expected:
         raise DataFileError(
@@ -100,14 +107,10 @@ def read_tsv(
 ) -> ReadResult[T]:
     """Read a tab-separated file with one header line and no quoting (the HetRec layout)."""
     text = _read_all(path, encoding)
+    _check_complete(path, text)
     lines = text.split("\n")
     if lines and lines[-1] == "":
         lines.pop()
-    elif lines and text:
-        # The file does not end with a newline: a short last row means it was cut mid-row.
-        last = lines[-1].rstrip("\r").split("\t")
-        if len(last) < len(header):
-            raise DataFileError(f"{path}: truncated at line {len(lines)} (row cut short)")
     if not lines:
         raise DataFileError(f"{path}: empty file; expected header {', '.join(header)}")
     _check_header(path, lines[0].rstrip("\r").split("\t"), header)
@@ -136,16 +139,16 @@ def read_csv(
 ) -> ReadResult[T]:
     """Read a quoted CSV whose header starts with ``header``; see the module doc for errors."""
     text = _read_all(path, encoding)
+    _check_complete(path, text)
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     result: ReadResult[T] = ReadResult()
-    total, line, short_last = 0, 2, False
+    total, line = 0, 2
     try:
         found = [h.strip() for h in next(reader, [])]
         _check_header(path, found, header)
         for fields in reader:
             start, line = line, reader.line_num + 1
             total += 1
-            short_last = len(fields) < len(found)
             if len(fields) != len(found):
                 reason = f"expected {len(found)} fields, found {len(fields)}"
                 result.errors.append(RowError(path.name, start, reason))
@@ -156,8 +159,6 @@ def read_csv(
                 result.errors.append(RowError(path.name, start, str(exc)))
     except csv.Error as exc:
         raise DataFileError(f"{path}: malformed CSV near line {reader.line_num} ({exc})") from None
-    if short_last and not text.endswith("\n"):
-        raise DataFileError(f"{path}: truncated at line {line - 1} (row cut short)")
     if total == 0:
         raise DataFileError(f"{path}: no data rows")
     return _finish(path, result, total, max_bad_ratio)

@@ -42,7 +42,9 @@ class Artist(TimestampedModel):
     lastfm_id = models.PositiveIntegerField(unique=True, null=True, blank=True)
     lastfm_url = models.URLField(max_length=512, blank=True)
     picture_url = models.URLField(max_length=512, blank=True)
-    tags = models.ManyToManyField(Tag, through="ArtistTag", related_name="artists")
+    tags: models.ManyToManyField[Tag, ArtistTag] = models.ManyToManyField(
+        Tag, through="ArtistTag", related_name="artists"
+    )
 
     class Meta:
         ordering = ["name"]
@@ -79,7 +81,9 @@ class Track(TimestampedModel):
     release_year = models.PositiveSmallIntegerField(null=True, blank=True)
     popularity = models.PositiveSmallIntegerField(null=True, blank=True)
     duration_ms = models.PositiveIntegerField(null=True, blank=True)
-    genres = models.ManyToManyField(Genre, through="TrackGenre", related_name="tracks")
+    genres: models.ManyToManyField[Genre, TrackGenre] = models.ManyToManyField(
+        Genre, through="TrackGenre", related_name="tracks"
+    )
 
     class Meta:
         constraints = [
@@ -160,7 +164,9 @@ class TrackGenre(models.Model):
 class Playlist(TimestampedModel):
     spotify_id = models.CharField(max_length=22, unique=True)
     name = models.CharField(max_length=255)
-    tracks = models.ManyToManyField(Track, through="PlaylistTrack", related_name="playlists")
+    tracks: models.ManyToManyField[Track, PlaylistTrack] = models.ManyToManyField(
+        Track, through="PlaylistTrack", related_name="playlists"
+    )
 
     def __str__(self) -> str:
         return self.name

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol, TypeVar
 
 from django.db.models import Count
 
 from groups.models import Friendship
-from ml.data import hetrec, normalize_name
+from ml.data import ReadResult, hetrec, normalize_name
 from recommender.models import (
     Artist,
     ArtistPlayCount,
@@ -29,40 +30,64 @@ from recommender.services.imports.common import (
 LASTFM_USERNAME = "lastfm_{}"
 
 
+@dataclass(frozen=True)
+class LastfmFiles:
+    artists: list[hetrec.ArtistRow]
+    tags: list[hetrec.TagRow]
+    plays: list[hetrec.UserArtistRow]
+    assignments: list[hetrec.TagAssignmentRow]
+    friends: list[hetrec.FriendRow]
+
+    @property
+    def size(self) -> int:
+        parts = (self.artists, self.tags, self.plays, self.assignments, self.friends)
+        return sum(len(p) for p in parts)
+
+
+class _ArtistRef(Protocol):
+    @property
+    def artist_id(self) -> int: ...
+
+
+R = TypeVar("R", bound=_ArtistRef)
+T = TypeVar("T")
+
+
 def lastfm_import(*, directory: Path, progress: bool = False) -> ImportReport:
-    """Import users, artists, tags, play counts, tag assignments and friendships from ``directory``.
+    """Import users, artists, tags, play counts, tag assignments and friendships.
 
     Every file is read and checked before anything is written; Last.fm artists are linked to
     catalogue artists that share their normalised name.
     """
 
     def work(report: ImportReport) -> None:
-        files = _read_all(directory, report)
-        total = sum(len(rows) for rows in files.values())
-        with progress_bar(total=total, desc="Last.fm", enabled=progress) as bar:
+        files = _read_files(directory, report)
+        with progress_bar(total=files.size, desc="Last.fm", enabled=progress) as bar:
             _write(files, report, bar)
 
     return run_import(kind="lastfm", source=str(directory), work=work)
 
 
-def _read_all(directory: Path, report: ImportReport) -> dict[str, list]:  # type: ignore[type-arg]
-    results = {
-        "artists": hetrec.read_artists(directory),
-        "tags": hetrec.read_tags(directory),
-        "plays": hetrec.read_user_artists(directory),
-        "assignments": hetrec.read_tag_assignments(directory),
-        "friends": hetrec.read_friends(directory),
-    }
-    for result in results.values():
-        report.skipped.extend(result.errors)
-    return {name: result.rows for name, result in results.items()}
+def _keep(result: ReadResult[T], report: ImportReport) -> list[T]:
+    report.skipped.extend(result.errors)
+    return result.rows
 
 
-def _write(files: dict[str, list], report: ImportReport, bar: Progress) -> None:  # type: ignore[type-arg]
-    artist_ids = _write_artists(files["artists"], bar)
-    tag_ids = _write_tags(files["tags"], bar)
+def _read_files(directory: Path, report: ImportReport) -> LastfmFiles:
+    return LastfmFiles(
+        artists=_keep(hetrec.read_artists(directory), report),
+        tags=_keep(hetrec.read_tags(directory), report),
+        plays=_keep(hetrec.read_user_artists(directory), report),
+        assignments=_keep(hetrec.read_tag_assignments(directory), report),
+        friends=_keep(hetrec.read_friends(directory), report),
+    )
+
+
+def _write(files: LastfmFiles, report: ImportReport, bar: Progress) -> None:
+    artist_ids = _write_artists(files.artists, bar)
+    tag_ids = _write_tags(files.tags, bar)
     user_ids = _write_users(files, bar)
-    plays = _dangling(files["plays"], artist_ids, None, report, hetrec.USER_ARTISTS_FILE)
+    plays = _known_artists(files.plays, artist_ids, report, hetrec.USER_ARTISTS_FILE)
     bar.step("play counts")
     upsert(
         ArtistPlayCount,
@@ -76,30 +101,18 @@ def _write(files: dict[str, list], report: ImportReport, bar: Progress) -> None:
         unique_fields=["user", "artist"],
         update_fields=["play_count"],
     )
-    tagged = _dangling(
-        files["assignments"], artist_ids, tag_ids, report, hetrec.USER_TAGGED_ARTISTS_FILE
+    tagged = _known_artists(
+        [a for a in files.assignments if a.tag_id in tag_ids],
+        artist_ids,
+        report,
+        hetrec.USER_TAGGED_ARTISTS_FILE,
+        total=len(files.assignments),
     )
-    bar.step("tag assignments")
-    upsert(
-        UserTagAssignment,
-        [
-            UserTagAssignment(
-                user_id=user_ids[a.user_id],
-                artist_id=artist_ids[a.artist_id],
-                tag_id=tag_ids[a.tag_id],
-                tagged_on=a.day,
-            )
-            for a in tagged
-        ],
-        progress=bar,
-        unique_fields=["user", "artist", "tag"],
-        update_fields=["tagged_on"],
-    )
-    _rebuild_artist_tags()
-    friendships = _write_friendships(files["friends"], user_ids, bar)
+    _write_tag_assignments(tagged, user_ids, artist_ids, tag_ids, bar)
+    friendships = _write_friendships(files.friends, user_ids, bar)
     report.counts = {
-        "artists": len(files["artists"]),
-        "tags": len(files["tags"]),
+        "artists": len(files.artists),
+        "tags": len(files.tags),
         "users": len(user_ids),
         "play counts": len(plays),
         "tag assignments": len(tagged),
@@ -137,7 +150,8 @@ def _write_artists(rows: list[hetrec.ArtistRow], bar: Progress) -> dict[int, int
         unique_fields=["lastfm_id"],
         update_fields=["name", "name_key", "lastfm_url", "picture_url"],
     )
-    return dict(Artist.objects.filter(lastfm_id__isnull=False).values_list("lastfm_id", "id"))
+    linked = Artist.objects.filter(lastfm_id__isnull=False).values_list("lastfm_id", "id")
+    return {lastfm_id: pk for lastfm_id, pk in linked if lastfm_id is not None}
 
 
 def _write_tags(rows: list[hetrec.TagRow], bar: Progress) -> dict[int, int]:
@@ -149,17 +163,18 @@ def _write_tags(rows: list[hetrec.TagRow], bar: Progress) -> dict[int, int]:
         unique_fields=["lastfm_id"],
         update_fields=["name"],
     )
-    return dict(Tag.objects.filter(lastfm_id__isnull=False).values_list("lastfm_id", "id"))
+    linked = Tag.objects.filter(lastfm_id__isnull=False).values_list("lastfm_id", "id")
+    return {lastfm_id: pk for lastfm_id, pk in linked if lastfm_id is not None}
 
 
-def _write_users(files: dict[str, list], bar: Progress) -> dict[int, int]:  # type: ignore[type-arg]
+def _write_users(files: LastfmFiles, bar: Progress) -> dict[int, int]:
     """HetRec has no users file: a user is anyone who appears in an interaction file."""
     bar.step("users")
     lastfm_ids = sorted(
-        {p.user_id for p in files["plays"]}
-        | {a.user_id for a in files["assignments"]}
-        | {f.user_id for f in files["friends"]}
-        | {f.friend_id for f in files["friends"]}
+        {p.user_id for p in files.plays}
+        | {a.user_id for a in files.assignments}
+        | {f.user_id for f in files.friends}
+        | {f.friend_id for f in files.friends}
     )
     users = [
         User(username=LASTFM_USERNAME.format(i), display_name=f"Last.fm listener {i}", password="!")
@@ -178,23 +193,43 @@ def _write_users(files: dict[str, list], bar: Progress) -> dict[int, int]:  # ty
     return ids
 
 
-def _dangling(
-    rows: list,  # type: ignore[type-arg]
-    artist_ids: dict[int, int],
-    tag_ids: dict[int, int] | None,
-    report: ImportReport,
-    file: str,
-) -> list:  # type: ignore[type-arg]
-    """Drop rows that name an artist or tag missing from the catalogue files, and count them."""
-    kept = [
-        r for r in rows if r.artist_id in artist_ids and (tag_ids is None or r.tag_id in tag_ids)
-    ]
-    dropped = len(rows) - len(kept)
+def _known_artists(
+    rows: list[R], artist_ids: dict[int, int], report: ImportReport, file: str, total: int = 0
+) -> list[R]:
+    """Drop rows naming an artist (or tag) missing from the catalogue files, and count them."""
+    kept = [r for r in rows if r.artist_id in artist_ids]
+    dropped = max(total, len(rows)) - len(kept)
     if dropped:
         report.notes.append(
             f"{file}: {dropped} rows name an artist or tag missing from the catalogue files"
         )
     return kept
+
+
+def _write_tag_assignments(
+    rows: list[hetrec.TagAssignmentRow],
+    user_ids: dict[int, int],
+    artist_ids: dict[int, int],
+    tag_ids: dict[int, int],
+    bar: Progress,
+) -> None:
+    bar.step("tag assignments")
+    upsert(
+        UserTagAssignment,
+        [
+            UserTagAssignment(
+                user_id=user_ids[a.user_id],
+                artist_id=artist_ids[a.artist_id],
+                tag_id=tag_ids[a.tag_id],
+                tagged_on=a.day,
+            )
+            for a in rows
+        ],
+        progress=bar,
+        unique_fields=["user", "artist", "tag"],
+        update_fields=["tagged_on"],
+    )
+    _rebuild_artist_tags()
 
 
 def _rebuild_artist_tags() -> None:
@@ -206,7 +241,7 @@ def _rebuild_artist_tags() -> None:
         .values_list("artist_id", "tag_id", "n")
     )
     ArtistTag.objects.bulk_create(
-        (ArtistTag(artist_id=a, tag_id=t, count=n) for a, t, n in counts.iterator()),
+        [ArtistTag(artist_id=a, tag_id=t, count=n) for a, t, n in counts.iterator()],
         batch_size=5000,
     )
 
@@ -215,23 +250,20 @@ def _write_friendships(
     rows: list[hetrec.FriendRow], user_ids: dict[int, int], bar: Progress
 ) -> int:
     bar.step("friendships")
-    pairs = Counter(
+    pairs = {
         (
             min(user_ids[r.user_id], user_ids[r.friend_id]),
             max(user_ids[r.user_id], user_ids[r.friend_id]),
         )
         for r in rows
-    )
+    }
     upsert(
         Friendship,
         [
             Friendship(user_low_id=a, user_high_id=b, source=Friendship.Source.LASTFM)
-            for a, b in pairs
+            for a, b in sorted(pairs)
         ],
         progress=bar,
         unique_fields=["user_low", "user_high"],
     )
     return len(pairs)
-
-
-__all__ = ["lastfm_import"]
