@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from audotics.settings.components import drf
 from audotics.settings.components import ml as _ml  # noqa: F401  (sets the HF offline flags)
 from audotics.settings.components.celery import celery_settings
-from audotics.settings.components import drf
 from audotics.settings.components.database import database_settings
 from audotics.settings.components.logging import logging_settings
 from audotics.settings.components.redis import cache_settings, channel_layer_settings
@@ -115,6 +115,7 @@ USE_TZ = True
 STATIC_URL = "/static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = VAR_DIR / "staticfiles"
+STATIC_ROOT.mkdir(exist_ok=True)  # whitenoise warns on every request when it is missing
 MEDIA_ROOT = VAR_DIR / "media"
 WHITENOISE_USE_FINDERS = True
 
