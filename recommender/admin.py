@@ -14,7 +14,7 @@ from __future__ import annotations
 from pathlib import PurePath
 from typing import Any
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.db import models
 from django.db.models import Count, Exists, OuterRef, QuerySet, Subquery, Sum
@@ -24,6 +24,7 @@ from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 
+from audotics.errors import ApplicationError
 from recommender.models import (
     Artist,
     ArtistPlayCount,
@@ -34,6 +35,7 @@ from recommender.models import (
     ImportRun,
     ListenerProfile,
     ListeningEvent,
+    ModelVersion,
     Playlist,
     PlaylistTrack,
     Tag,
@@ -43,6 +45,7 @@ from recommender.models import (
     User,
     UserTagAssignment,
 )
+from recommender.services.model_versions import model_version_activate
 
 admin.site.site_header = "Audotics curation"
 admin.site.site_title = "Audotics admin"
@@ -528,3 +531,62 @@ class FeedbackEventAdmin(admin.ModelAdmin):
     readonly_fields = ("created_at",)
     ordering = ("-created_at",)
     show_full_result_count = False
+
+
+# --- Model versions ----------------------------------------------------------------------------
+
+
+@admin.register(ModelVersion)
+class ModelVersionAdmin(admin.ModelAdmin):
+    """The model store's versions: read-only audit rows, plus the pointer flip as an action.
+
+    Rows are written by ``manage.py train`` and the retrain tasks, never by hand; activating an
+    older version here is the admin's rollback (the same service as ``manage.py rollback``).
+    """
+
+    list_display = ("name", "version", "status", "model_type", "metric_summary", "created_at")
+    list_filter = ("name", "status", "model_type")
+    search_fields = ("name", "=version", "data_fingerprint", "command")
+    ordering = ("name", "-created_at")
+    actions = ("activate_version",)
+    readonly_fields = (
+        "name",
+        "version",
+        "model_type",
+        "status",
+        "metrics",
+        "data_fingerprint",
+        "command",
+        "path",
+        "created_at",
+        "activated_at",
+        "manifest",
+    )
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    @admin.display(description="metrics")
+    def metric_summary(self, obj: ModelVersion) -> str:
+        return ", ".join(
+            f"{k} {v:.3f}" for k, v in sorted(obj.metrics.items()) if isinstance(v, int | float)
+        )
+
+    @admin.action(description="Activate the selected version (rollback is activating an older one)")
+    def activate_version(self, request: HttpRequest, queryset: QuerySet[ModelVersion]) -> None:
+        chosen = list(queryset[:2])
+        if len(chosen) != 1:
+            self.message_user(request, "Select exactly one version.", messages.ERROR)
+            return
+        try:
+            row = model_version_activate(name=chosen[0].name, version=chosen[0].version)
+        except ApplicationError as exc:
+            self.message_user(request, exc.message, messages.ERROR)
+            return
+        self.message_user(request, f"{row.name}: version {row.version} is active.")

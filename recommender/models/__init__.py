@@ -22,6 +22,7 @@ from recommender.models.listening import (
     ListeningEvent,
     UserTagAssignment,
 )
+from recommender.models.model_versions import ModelVersion
 from recommender.models.users import ListenerProfile, User
 
 __all__ = [
@@ -34,6 +35,7 @@ __all__ = [
     "ImportRun",
     "ListenerProfile",
     "ListeningEvent",
+    "ModelVersion",
     "Mood",
     "Playlist",
     "PlaylistTrack",

@@ -42,6 +42,10 @@ class Progress:
     def step(self, label: str) -> None:
         self._bar.set_postfix_str(label, refresh=False)
 
+    def note(self, label: str) -> None:
+        """Show ``label`` now (long steps such as training epochs)."""
+        self._bar.set_postfix_str(label, refresh=True)
+
     def advance(self, n: int) -> None:
         self._bar.update(n)
 

@@ -1,0 +1,203 @@
+"""Interaction sets: a users x items matrix with its raw ids, side features, splits.
+
+Built from a HetRec-layout folder or a ``user,item,weight[,timestamp]`` CSV here, and from the
+database by the Django selectors, so every path trains the same code.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+import scipy.sparse as sp
+
+from ml.data import hetrec
+from ml.data.files import DataFileError, RowValueError, parse_float, read_csv
+
+
+@dataclass(frozen=True)
+class Interactions:
+    """``matrix[u, i]`` is the weight (e.g. play count) of raw user ``user_ids[u]`` on ``item_ids[i]``.
+
+    ``item_features`` (items x features, e.g. tag counts) and ``user_features`` are optional side
+    information aligned with ``item_ids`` / ``user_ids``; ``friends`` holds raw user-id pairs.
+    """
+
+    matrix: sp.csr_matrix
+    user_ids: np.ndarray
+    item_ids: np.ndarray
+    item_features: sp.csr_matrix | None = None
+    feature_names: np.ndarray | None = None
+    friends: np.ndarray | None = None  # (n_pairs, 2) raw user ids
+    name: str = "interactions"
+    extras: dict[str, np.ndarray] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.matrix.shape != (len(self.user_ids), len(self.item_ids)):
+            raise ValueError(
+                f"matrix shape {self.matrix.shape} does not match "
+                f"{len(self.user_ids)} users x {len(self.item_ids)} items"
+            )
+
+    @property
+    def n_users(self) -> int:
+        return int(self.matrix.shape[0])
+
+    @property
+    def n_items(self) -> int:
+        return int(self.matrix.shape[1])
+
+    def fingerprint(self) -> str:
+        """A content hash of the matrix and ids: the data snapshot id in a model manifest."""
+        import hashlib
+
+        h = hashlib.sha256()
+        m = self.matrix.tocsr()
+        for array in (m.indptr, m.indices, m.data, self.user_ids.astype(str), self.item_ids.astype(str)):
+            h.update(np.ascontiguousarray(array).tobytes())
+        return h.hexdigest()[:16]
+
+    def with_matrix(self, matrix: sp.csr_matrix) -> Interactions:
+        return replace(self, matrix=matrix.tocsr())
+
+    def subset_users(self, rows: np.ndarray) -> Interactions:
+        """The same item space, only the users at ``rows``."""
+        rows = np.asarray(rows)
+        return replace(self, matrix=self.matrix[rows].tocsr(), user_ids=self.user_ids[rows])
+
+    def aligned_to(self, item_ids: np.ndarray) -> Interactions:
+        """Re-index onto another item space (e.g. a trained model's); unknown items are dropped."""
+        index = {item: k for k, item in enumerate(item_ids.tolist())}
+        coo = self.matrix.tocoo()
+        mapped = np.array([index.get(i, -1) for i in self.item_ids.tolist()], dtype=np.int64)
+        cols = mapped[coo.col]
+        keep = cols >= 0
+        matrix = sp.csr_matrix(
+            (coo.data[keep], (coo.row[keep], cols[keep])), shape=(self.n_users, len(item_ids))
+        )
+        return replace(self, matrix=matrix, item_ids=np.asarray(item_ids), item_features=None)
+
+
+def from_triples(
+    users: np.ndarray, items: np.ndarray, weights: np.ndarray, *, name: str = "interactions"
+) -> Interactions:
+    """Build from parallel arrays of raw ids and weights (duplicates are summed)."""
+    user_ids, u = np.unique(users, return_inverse=True)
+    item_ids, i = np.unique(items, return_inverse=True)
+    matrix = sp.csr_matrix(
+        (np.asarray(weights, np.float32), (u, i)), shape=(len(user_ids), len(item_ids))
+    )
+    matrix.sum_duplicates()
+    return Interactions(matrix=matrix, user_ids=user_ids, item_ids=item_ids, name=name)
+
+
+def load_hetrec(folder: Path | str) -> Interactions:
+    """User x artist play counts from a HetRec folder, with artist x tag counts when present."""
+    folder = Path(folder)
+    plays = hetrec.read_user_artists(folder).rows
+    if not plays:
+        raise DataFileError(f"{folder}: {hetrec.USER_ARTISTS_FILE} has no rows")
+    arr = np.array(plays, dtype=np.int64)
+    data = from_triples(arr[:, 0], arr[:, 1], arr[:, 2].astype(np.float32), name=folder.name)
+    features = names = None
+    if (folder / hetrec.USER_TAGGED_ARTISTS_FILE).exists():
+        features, names = _artist_tags(folder, data.item_ids)
+    friends = None
+    if (folder / hetrec.USER_FRIENDS_FILE).exists():
+        rows = hetrec.read_friends(folder).rows
+        friends = np.array([(r.user_id, r.friend_id) for r in rows if r.user_id < r.friend_id], np.int64)
+        friends = friends.reshape(-1, 2)
+    return replace(data, item_features=features, feature_names=names, friends=friends)
+
+
+def _artist_tags(folder: Path, item_ids: np.ndarray) -> tuple[sp.csr_matrix, np.ndarray]:
+    rows = hetrec.read_tag_assignments(folder).rows
+    index = {a: k for k, a in enumerate(item_ids.tolist())}
+    pairs = np.array([(index[r.artist_id], r.tag_id) for r in rows if r.artist_id in index], np.int64)
+    pairs = pairs.reshape(-1, 2)
+    tag_ids, cols = np.unique(pairs[:, 1], return_inverse=True)
+    matrix = sp.csr_matrix(
+        (np.ones(len(pairs), np.float32), (pairs[:, 0], cols)), shape=(len(item_ids), len(tag_ids))
+    )
+    matrix.sum_duplicates()
+    return matrix, tag_ids
+
+
+def _csv_row(row: dict[str, str]) -> tuple[str, str, float]:
+    user, item = row["user"].strip(), row["item"].strip()
+    if not user or not item:
+        raise RowValueError("user and item are required")
+    return user, item, parse_float(row["weight"], "weight", low=0.0)
+
+
+def load_csv(path: Path | str) -> Interactions:
+    """``user,item,weight[,timestamp]`` rows (ids kept as strings)."""
+    path = Path(path)
+    result = read_csv(path, header=("user", "item", "weight"), parse=_csv_row)
+    if not result.rows:
+        raise DataFileError(f"{path}: no interactions")
+    users, items, weights = zip(*result.rows, strict=True)
+    return from_triples(np.array(users), np.array(items), np.array(weights), name=path.stem)
+
+
+def load(path: Path | str) -> Interactions:
+    """A HetRec-layout folder or an interactions CSV."""
+    path = Path(path)
+    if path.is_dir():
+        return load_hetrec(path)
+    if path.is_file():
+        return load_csv(path)
+    raise DataFileError(f"{path}: no such file or folder")
+
+
+# ---- splits ---------------------------------------------------------------------------------
+
+
+def split_items_per_user(
+    data: Interactions, *, test_fraction: float = 0.2, seed: int = 7
+) -> tuple[Interactions, Interactions]:
+    """Each user's items split (seeded) into train and test; same users and item space."""
+    rng = np.random.default_rng(seed)
+    m = data.matrix.tocsr()
+    train_mask = np.ones(m.nnz, dtype=bool)
+    for u in range(m.shape[0]):
+        start, end = m.indptr[u], m.indptr[u + 1]
+        count = end - start
+        n_test = int(round(count * test_fraction)) if count >= 2 else 0
+        if n_test:
+            chosen = rng.choice(count, size=n_test, replace=False)
+            train_mask[start + chosen] = False
+    train = _masked(m, train_mask)
+    test = _masked(m, ~train_mask)
+    return data.with_matrix(train), data.with_matrix(test)
+
+
+def _masked(m: sp.csr_matrix, keep: np.ndarray) -> sp.csr_matrix:
+    coo = m.tocoo()
+    out = sp.csr_matrix((coo.data[keep], (coo.row[keep], coo.col[keep])), shape=m.shape)
+    out.eliminate_zeros()
+    return out
+
+
+def split_users(
+    data: Interactions, *, test_fraction: float = 0.2, seed: int = 7
+) -> tuple[Interactions, Interactions]:
+    """Disjoint train and test users (seeded), both in the full item space."""
+    rng = np.random.default_rng(seed)
+    order = rng.permutation(data.n_users)
+    n_test = int(round(data.n_users * test_fraction))
+    return data.subset_users(np.sort(order[n_test:])), data.subset_users(np.sort(order[:n_test]))
+
+
+def write_csv(data: Interactions, path: Path) -> None:
+    """Write ``user,item,weight`` rows (used by tests and to export database snapshots)."""
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(["user", "item", "weight"])
+    coo = data.matrix.tocoo()
+    for u, i, w in zip(coo.row, coo.col, coo.data, strict=True):
+        writer.writerow([data.user_ids[u], data.item_ids[i], f"{w:g}"])
+    path.write_text(buf.getvalue())

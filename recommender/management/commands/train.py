@@ -1,0 +1,51 @@
+"""``manage.py train <model> [--tiny] [--no-progress]``: train, publish and activate a model."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from audotics.errors import ApplicationError
+from recommender.services.model_versions import model_name_resolve, model_store
+from recommender.services.training import model_train
+
+
+class Command(BaseCommand):
+    help = (
+        "Train a model on the database data, publish it to the model store (ML_STORE_DIR) "
+        "and make it the active version."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "model", help="user_preference (alias ncf), or a peer: popularity, itemknn, ease, als"
+        )
+        parser.add_argument("--tiny", action="store_true", help="the small test configuration")
+        parser.add_argument("--no-progress", action="store_true", help="do not draw a progress bar")
+        parser.add_argument(
+            "--if-missing",
+            action="store_true",
+            help="do nothing when the model already has an active version (first-run setup)",
+        )
+
+    def handle(self, **options: Any) -> None:
+        progress = not options["no_progress"] and sys.stderr.isatty()
+        if options["if_missing"]:
+            try:
+                store_name, _ = model_name_resolve(name=options["model"])
+            except ApplicationError as exc:
+                raise CommandError(exc.message) from None
+            active = model_store().active_version(store_name)
+            if active is not None:
+                self.stdout.write(f"{store_name}: version {active} is already active")
+                return
+        try:
+            row = model_train(name=options["model"], tiny=options["tiny"], progress=progress)
+        except ApplicationError as exc:
+            raise CommandError(exc.message) from None
+        metrics = ", ".join(f"{k} {v:.4f}" for k, v in row.metrics.items() if v is not None)
+        self.stdout.write(
+            self.style.SUCCESS(f"{row.name}: version {row.version} is active ({metrics})")
+        )

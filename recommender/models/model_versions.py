@@ -1,0 +1,52 @@
+"""The database mirror of the model store: one row per published version, for admin and audit."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+
+class ModelVersion(models.Model):
+    """A version in ``ML_STORE_DIR/<name>/<version>/``; the store's ACTIVE file is the truth.
+
+    ``status`` follows the pointer: ``active`` for the version it names, ``retired`` for one
+    that served before, ``candidate`` for a published version never activated, ``failed`` for
+    one that was published but did not load back.
+    """
+
+    class Status(models.TextChoices):
+        CANDIDATE = "candidate", "Candidate"
+        ACTIVE = "active", "Active"
+        RETIRED = "retired", "Retired"
+        FAILED = "failed", "Failed"
+
+    name = models.CharField(max_length=64, help_text="store name, e.g. user_preference")
+    version = models.CharField(max_length=16)
+    model_type = models.CharField(max_length=64)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.CANDIDATE)
+    metrics = models.JSONField(default=dict, blank=True)
+    data_fingerprint = models.CharField(max_length=64, blank=True)
+    command = models.TextField(blank=True)
+    manifest = models.JSONField(default=dict, blank=True)
+    path = models.CharField(max_length=1024)
+    created_at = models.DateTimeField(default=timezone.now)
+    activated_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["name", "-created_at", "-version"]
+        constraints = [
+            models.UniqueConstraint(fields=["name", "version"], name="modelversion_unique"),
+            models.UniqueConstraint(
+                fields=["name"],
+                condition=Q(status="active"),
+                name="modelversion_one_active_per_name",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["name", "status"]),
+            models.Index(fields=["name", "-created_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} {self.version} ({self.status})"

@@ -1,0 +1,171 @@
+"""Training and evaluating models on the database data, publishing them to the model store.
+
+What is measured and what is served. ``model_train`` holds out a seeded 20 % of each listener's
+artists, fits on the rest and records ``ranking_metrics_at_k`` on the held-out part; it then
+refits the same configuration on *all* the data and publishes that model. Serving the
+train-split model would hide a fifth of every listener's history from it (those artists would
+come back as "new" recommendations); the recorded metrics are the honest estimate for the
+configuration, as in a final refit after cross-validation.
+
+``model_train`` is deliberately not one transaction: training runs for minutes, and the store is
+not transactional. It publishes the version inactive, records it as a candidate, then activates
+it (which loads it back first); a version that does not load is recorded as ``failed`` and the
+previous version keeps serving.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from audotics.errors import ApplicationError
+from ml.base import BaseRecommender, ModelFitError
+from ml.data.interactions import Interactions, split_items_per_user, split_users
+from ml.models import build
+from recommender.models import ModelVersion
+from recommender.selectors_ml import interaction_matrix_build
+from recommender.services.imports.common import Progress, progress_bar
+from recommender.services.model_versions import (
+    ModelVersionError,
+    model_name_resolve,
+    model_store,
+    model_version_activate,
+    model_version_record,
+)
+
+if TYPE_CHECKING:
+    from ml.cli import ProtocolRun
+
+SEED = 7
+VALIDATION_FRACTION = 0.2
+METRICS_K = 10
+PROTOCOLS = ("weak", "fold-in")
+NO_DATA = "no listening data in the database: import it first (manage.py import_lastfm DIR)"
+
+
+class TrainingFailed(ApplicationError):
+    code = "training_failed"
+
+
+def _require_data(data: Interactions) -> None:
+    if data.matrix.nnz == 0:
+        raise TrainingFailed(NO_DATA)
+
+
+def _fit(
+    ml_name: str, *, tiny: bool, data: Interactions, bar: Progress | None = None
+) -> BaseRecommender:
+    model = build(ml_name, tiny=tiny)
+    if bar is not None and hasattr(model, "on_epoch"):
+        model.on_epoch = lambda e: bar.note(f"epoch {e.epoch}, loss {e.loss:.1f}")
+    try:
+        return model.fit(data)
+    except ModelFitError as exc:
+        raise TrainingFailed(f"{ml_name}: {exc}") from None
+
+
+def _validation_metrics(
+    ml_name: str, *, tiny: bool, data: Interactions, bar: Progress | None = None
+) -> dict[str, float]:
+    from ml.evaluation import ranking_metrics_at_k  # written beside the models; loaded on use
+
+    train, valid = split_items_per_user(data, test_fraction=VALIDATION_FRACTION, seed=SEED)
+    model = _fit(ml_name, tiny=tiny, data=train, bar=bar)
+    return {k: float(v) for k, v in ranking_metrics_at_k(model, train, valid, METRICS_K).items()}
+
+
+def model_train(
+    *, name: str, tiny: bool = False, progress: bool = False, command: str = ""
+) -> ModelVersion:
+    """Train ``name`` on the database data, publish it and make it the active version.
+
+    ``name`` is a Django-facing name (``user_preference``) or any ``ml.models`` registry name.
+    """
+    store_name, ml_name = model_name_resolve(name=name)
+    data = interaction_matrix_build()
+    _require_data(data)
+    with progress_bar(total=3, desc=f"train {store_name}", enabled=progress) as bar:
+        bar.step("validation fit")
+        metrics = _validation_metrics(ml_name, tiny=tiny, data=data, bar=bar)
+        bar.advance(1)
+        bar.step("refit on all data")
+        model = _fit(ml_name, tiny=tiny, data=data, bar=bar)
+        bar.advance(1)
+        bar.step("publish")
+        published = model_store().publish(
+            model,
+            name=store_name,
+            metrics=metrics,
+            command=command or f"manage.py train {name}{' --tiny' if tiny else ''}",
+            data_fingerprint=data.fingerprint(),
+            activate=False,
+            extra=_training_extra(ml_name, tiny=tiny, data=data),
+        )
+        bar.advance(1)
+    model_version_record(
+        name=store_name,
+        version=published.version,
+        manifest=published.manifest,
+        path=published.path,
+    )
+    try:
+        return model_version_activate(name=store_name, version=published.version)
+    except ModelVersionError as exc:
+        model_version_record(
+            name=store_name,
+            version=published.version,
+            manifest=published.manifest,
+            path=published.path,
+            status=ModelVersion.Status.FAILED,
+        )
+        raise TrainingFailed(exc.message) from None
+
+
+def _training_extra(ml_name: str, *, tiny: bool, data: Interactions) -> dict[str, Any]:
+    return {
+        "ml_name": ml_name,
+        "tiny": tiny,
+        "data": {"source": data.name, "users": data.n_users, "items": data.n_items},
+        "validation": {
+            "split": "split_items_per_user",
+            "fraction": VALIDATION_FRACTION,
+            "seed": SEED,
+            "k": METRICS_K,
+        },
+        "served_model": "refit on all data",
+    }
+
+
+def model_evaluate(
+    *, protocol: str, names: Sequence[str], k: int = 10, seed: int = 7, tiny: bool = False
+) -> ProtocolRun:
+    """Compare models on the database data under ``python -m ml evaluate``'s protocols.
+
+    ``weak`` splits each listener's artists; ``fold-in`` holds out a seeded fifth of the
+    listeners (as ``python -m ml`` does without ``--test``), fits on the others and serves the
+    held-out ones from their history only. Nothing is published.
+    """
+    from ml import evaluation
+    from ml.cli import ProtocolRun
+
+    if protocol not in PROTOCOLS:
+        raise ApplicationError(f"unknown protocol {protocol!r}; choose from weak, fold-in")
+    models = {
+        name: build(model_name_resolve(name=name)[1], tiny=tiny) for name in dict.fromkeys(names)
+    }
+    data = interaction_matrix_build()
+    _require_data(data)
+    described = (
+        f"database ({data.n_users} users x {data.n_items} items, {data.matrix.nnz} interactions)"
+    )
+    try:
+        if protocol == "weak":
+            results = evaluation.evaluate_weak(models, data, k=k, seed=seed)
+            return ProtocolRun(f"weak on {described}", results)
+        train, test = split_users(data, test_fraction=evaluation.TEST_FRACTION, seed=seed)
+        if train.n_users == 0 or test.n_users == 0:
+            raise TrainingFailed("too few listeners in the database to hold any out for fold-in")
+        results = evaluation.evaluate_fold_in(models, train, test, k=k, seed=seed)
+        return ProtocolRun(f"fold-in on {described}; {test.n_users} of its users held out", results)
+    except ModelFitError as exc:
+        raise TrainingFailed(str(exc)) from None
