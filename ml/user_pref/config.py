@@ -26,6 +26,7 @@ class NCFConfig:
     mlp_hidden: tuple[int, ...] = (16,)
     max_features: int = 1000
     refit: bool = True
+    epoch_tolerance: float = 0.01
     input_weighting: str = "log1p"
     tie_embeddings: bool = False
     input_dropout: float = 0.5
@@ -44,7 +45,7 @@ class NCFConfig:
                 raise ValueError(f"NCFConfig.{name}={getattr(self, name)} must be at least 1")
         if not self.mlp_hidden or min(self.mlp_hidden) < 1:
             raise ValueError(f"NCFConfig.mlp_hidden={self.mlp_hidden} needs positive layer sizes")
-        for name in ("input_dropout", "dropout", "validation_fraction"):
+        for name in ("input_dropout", "dropout", "validation_fraction", "epoch_tolerance"):
             if not 0.0 <= getattr(self, name) < 1.0:
                 raise ValueError(f"NCFConfig.{name}={getattr(self, name)} must be in [0, 1)")
         if self.input_weighting not in ("log1p", "binary"):

@@ -49,6 +49,17 @@ def normalise_rows(matrix: sp.csr_matrix, weighting: str = "log1p") -> sp.csr_ma
     return sp.csr_matrix(sp.diags(1.0 / norms) @ out, dtype=np.float32)
 
 
+def refit_epochs(log: list[EpochLog], tolerance: float) -> int:
+    """The last epoch whose validation NDCG is within ``tolerance`` (relative) of the best.
+
+    The validation curve is flat near its top (a few items per user make it noisy), and the
+    refit sees every item, so the longest training that validation cannot tell from the best is
+    the safer choice (in the spirit of the one-standard-error rule).
+    """
+    best = max(e.validation_ndcg for e in log)
+    return max(e.epoch for e in log if e.validation_ndcg >= (1.0 - tolerance) * best)
+
+
 class NCFRecommender(BaseRecommender):
     """Neural collaborative filtering (NeuMF) over user histories; see the module docstring."""
 
@@ -62,6 +73,7 @@ class NCFRecommender(BaseRecommender):
         mlp_hidden: tuple[int, ...] | list[int] = (16,),
         max_features: int = 1000,
         refit: bool = True,
+        epoch_tolerance: float = 0.01,
         input_weighting: str = "log1p",
         tie_embeddings: bool = False,
         input_dropout: float = 0.5,
@@ -79,6 +91,7 @@ class NCFRecommender(BaseRecommender):
         self.mlp_hidden = mlp_hidden
         self.max_features = max_features
         self.refit = refit
+        self.epoch_tolerance = epoch_tolerance
         self.input_weighting = input_weighting
         self.tie_embeddings = tie_embeddings
         self.input_dropout = input_dropout
@@ -140,7 +153,7 @@ class NCFRecommender(BaseRecommender):
         self.training_log_ = log
         if not config.refit:
             return
-        best = max(log, key=lambda e: e.validation_ndcg).epoch
+        best = refit_epochs(log, self.epoch_tolerance)
         torch.manual_seed(config.seed)
         self.network_ = NeuMF(config, self.n_items, n_features)
         refit = replace(config, epochs=best, validation_fraction=0.0)

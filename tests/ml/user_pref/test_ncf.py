@@ -92,3 +92,13 @@ def test_loading_weights_that_do_not_fit_the_config_fails_in_one_line(
 
     with pytest.raises(ModelLoadError, match="NCF weights do not match its config"):
         NCFRecommender.load(folder)
+
+
+def test_refit_takes_the_longest_training_validation_cannot_tell_from_the_best() -> None:
+    from ml.user_pref.estimator import EpochLog, refit_epochs
+
+    curve = [0.10, 0.150, 0.158, 0.157, 0.1570, 0.150, 0.140]
+    log = [EpochLog(i + 1, 1.0, v, 0.0) for i, v in enumerate(curve)]
+
+    assert refit_epochs(log, 0.01) == 5
+    assert refit_epochs(log, 0.0) == 3
