@@ -187,7 +187,7 @@ def _measure(
     cols[valid] = model.item_columns(ids[valid])
     popularity = _popularity(_in_item_space(train, model_items), train.n_users)
     metrics = {
-        **_accuracy(cols, test_matrix[rows], k),
+        **accuracy_at_k(cols, test_matrix[rows], k),
         **_diversity(cols, popularity),
     }
     return _Measured(metrics=metrics, users=len(rows), recommend_seconds=seconds)
@@ -201,7 +201,7 @@ def _in_item_space(data: Interactions, item_ids: np.ndarray) -> sp.csr_matrix:
     return out
 
 
-def _accuracy(cols: np.ndarray, test: sp.csr_matrix, k: int) -> dict[str, float]:
+def accuracy_at_k(cols: np.ndarray, test: sp.csr_matrix, k: int) -> dict[str, float]:
     """NDCG, MAP, recall, HR and precision for rows of recommended columns (-1: empty slot)."""
     n_users = cols.shape[0]
     if n_users == 0:

@@ -242,27 +242,17 @@ class NCFRecommender(BaseRecommender):
     def _validation_ndcg(
         self, inputs: sp.csr_matrix, held_out: sp.csr_matrix, k: int = 10
     ) -> float:
+        """NDCG@k of the held-out items, ranking from the inputs (the evaluation's own metric)."""
+        from ml.evaluation import accuracy_at_k
+
         users = np.flatnonzero(np.diff(held_out.indptr) > 0)
         if len(users) == 0:
             return 0.0
         self._item_cache = None
-        discounts = 1.0 / np.log2(np.arange(2, k + 2))
-        total = 0.0
-        for start in range(0, len(users), 256):
-            batch = users[start : start + 256]
-            scores = self._scores_from_history(inputs[batch])
-            seen = inputs[batch]
-            scores[np.repeat(np.arange(len(batch)), np.diff(seen.indptr)), seen.indices] = -np.inf
-            top = np.argpartition(-scores, k, axis=1)[:, :k]
-            order = np.take_along_axis(scores, top, 1).argsort(axis=1)[:, ::-1]
-            top = np.take_along_axis(top, order, 1)
-            truth = held_out[batch]
-            for r in range(len(batch)):
-                relevant = set(truth.indices[truth.indptr[r] : truth.indptr[r + 1]].tolist())
-                dcg = sum(discounts[j] for j, item in enumerate(top[r]) if item in relevant)
-                total += dcg / discounts[: min(len(relevant), k)].sum()
+        ids, _ = self.recommend_from_history(inputs[users], n=k)
         self._item_cache = None
-        return total / len(users)
+        cols = self.item_columns(ids.ravel()).reshape(ids.shape)
+        return accuracy_at_k(cols, held_out[users], k)["ndcg"]
 
     # ---- scoring ---------------------------------------------------------------------------
     @staticmethod
