@@ -1,70 +1,34 @@
 # mypy: allow-any-generics
 # (Django's admin classes are generic only under django-stubs; subscripting them at runtime
 # needs django_stubs_ext.monkeypatch(), which the settings do not call.)
-"""Curator admin for the catalogue, listeners and what they do.
-
-Every changelist must stay fast on the full demo data (29k tracks, 27k artists, 152k tag
-assignments): foreign keys are joined with ``list_select_related`` (``Track.__str__`` reads its
-artist, so ``track__artist`` too), big tables skip the full result count, and per-row figures are
-correlated subqueries that only run for the rows on the page.
-"""
+"""Admin of the catalogue: genres, tags, artists, tracks, playlists, moods."""
 
 from __future__ import annotations
 
-from pathlib import PurePath
 from typing import Any
 
-from django.contrib import admin, messages
-from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.contrib import admin
 from django.db import models
 from django.db.models import Count, Exists, OuterRef, QuerySet, Subquery, Sum
 from django.forms.models import BaseInlineFormSet
 from django.http import HttpRequest
-from django.urls import reverse
-from django.utils.html import format_html, format_html_join
-from django.utils.safestring import SafeString, mark_safe
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
 
-from audotics.errors import ApplicationError
+from recommender.admin.common import AUDIT_FIELDS, TRACK_ROW, changelist_link
 from recommender.models import (
     Artist,
     ArtistPlayCount,
     ArtistTag,
     AudioFeatures,
-    FeedbackEvent,
     Genre,
-    ImportRun,
-    ListenerProfile,
-    ListeningEvent,
-    ModelVersion,
     Playlist,
     PlaylistTrack,
     Tag,
     Track,
     TrackGenre,
     TrackMood,
-    User,
-    UserTagAssignment,
 )
-from recommender.services.model_versions import model_version_activate
-
-admin.site.site_header = "Audotics curation"
-admin.site.site_title = "Audotics admin"
-admin.site.index_title = "Catalogue, listeners and listening groups"
-# The changelists are wide (tracks, import runs); the breadcrumbs and index page suffice.
-admin.site.enable_nav_sidebar = False
-
-AUDIT_FIELDS = ("created_at", "updated_at")
-TRACK_ROW = ("track__artist",)
-
-
-def _changelist_link(model: type[Any], label: str, **filters: object) -> SafeString:
-    opts = model._meta
-    url = reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist")
-    query = "&".join(f"{key}={value}" for key, value in filters.items())
-    return format_html('<a href="{}?{}">{}</a>', url, query, label)
-
-
-# --- Catalogue ---------------------------------------------------------------------------------
 
 
 class SubgenreInline(admin.TabularInline):
@@ -212,9 +176,9 @@ class ArtistAdmin(admin.ModelAdmin):
         f = {"artist__id__exact": obj.pk}
         return format_html(
             "{} · {} · {}",
-            _changelist_link(Track, f"{obj.tracks.count()} tracks", **f),
-            _changelist_link(ArtistPlayCount, f"{obj.play_counts.count()} listeners", **f),
-            _changelist_link(ArtistTag, "all tags", **f),
+            changelist_link(Track, f"{obj.tracks.count()} tracks", **f),
+            changelist_link(ArtistPlayCount, f"{obj.play_counts.count()} listeners", **f),
+            changelist_link(ArtistTag, "all tags", **f),
         )
 
 
@@ -378,215 +342,3 @@ class TrackMoodAdmin(admin.ModelAdmin):
 
 
 # --- Imports -----------------------------------------------------------------------------------
-
-
-@admin.register(ImportRun)
-class ImportRunAdmin(admin.ModelAdmin):
-    """An audit trail: nobody adds, edits or deletes a run by hand."""
-
-    list_display = ("started_at", "kind", "status", "summary", "duration", "source_name")
-    list_filter = ("kind", "status")
-    search_fields = ("source", "message")
-    date_hierarchy = "started_at"
-    fields = (
-        ("kind", "status"),
-        "source",
-        ("started_at", "finished_at"),
-        "counts_table",
-        "message",
-        "skipped_rows",
-    )
-    readonly_fields = (
-        "kind",
-        "status",
-        "source",
-        "started_at",
-        "finished_at",
-        "counts_table",
-        "message",
-        "skipped_rows",
-    )
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    @admin.display(description="counts")
-    def summary(self, obj: ImportRun) -> SafeString:
-        return format_html_join(mark_safe("<br>"), "{}&nbsp;{}", self._count_rows(obj))
-
-    @admin.display(description="source", ordering="source")
-    def source_name(self, obj: ImportRun) -> SafeString:
-        return format_html('<span title="{}">{}</span>', obj.source, PurePath(obj.source).name)
-
-    @admin.display(description="took", ordering="finished_at")
-    def duration(self, obj: ImportRun) -> str:
-        return f"{(obj.finished_at - obj.started_at).total_seconds():.1f} s"
-
-    @admin.display(description="counts")
-    def counts_table(self, obj: ImportRun) -> SafeString:
-        rows = format_html_join("", "<tr><th>{}</th><td>{}</td></tr>", self._count_rows(obj))
-        return format_html('<table class="import-counts">{}</table>', rows)
-
-    @staticmethod
-    def _count_rows(obj: ImportRun) -> list[tuple[str, str]]:
-        # format_html escapes its arguments to strings first, so numbers are formatted here.
-        return [(str(key), f"{value:,}") for key, value in obj.counts.items()]
-
-    @admin.display(description=f"skipped rows ({ImportRun._meta.get_field('skipped').help_text})")
-    def skipped_rows(self, obj: ImportRun) -> SafeString:
-        lines = "\n".join(str(line) for line in obj.skipped) or "none"
-        return format_html("<pre>{}</pre>", lines)
-
-
-# --- Listeners and what they do ----------------------------------------------------------------
-
-
-class ListenerProfileInline(admin.StackedInline):
-    model = ListenerProfile
-    can_delete = False
-    autocomplete_fields = ("seed_artists",)
-    filter_horizontal = ("seed_genres",)
-    readonly_fields = AUDIT_FIELDS
-
-
-@admin.register(User)
-class UserAdmin(DjangoUserAdmin):
-    list_display = ("username", "display_name", "email", "source", "is_staff", "date_joined")
-    list_select_related = ("profile",)
-    list_filter = ("profile__source", "is_staff", "is_superuser", "is_active")
-    search_fields = ("username", "display_name", "email", "first_name", "last_name")
-    fieldsets = (
-        (None, {"fields": ("username", "password", "display_name")}),
-        *(DjangoUserAdmin.fieldsets or ())[1:],
-    )
-    inlines = (ListenerProfileInline,)
-
-    def get_inlines(self, request: HttpRequest, obj: Any = None) -> list[type[Any]]:
-        # The add form only sets a password; the profile follows on the change page.
-        return list(self.inlines) if obj is not None else []
-
-    @admin.display(description="source", ordering="profile__source")
-    def source(self, obj: User) -> str:
-        profile = getattr(obj, "profile", None)
-        return (
-            profile.get_source_display() if profile is not None else self.get_empty_value_display()
-        )
-
-
-@admin.register(ListenerProfile)
-class ListenerProfileAdmin(admin.ModelAdmin):
-    list_display = ("user", "source", "lastfm_user_id", "allow_explicit", "created_at")
-    list_select_related = ("user",)
-    list_filter = ("source", "allow_explicit")
-    search_fields = ("user__username", "user__display_name", "=lastfm_user_id")
-    autocomplete_fields = ("user", "seed_artists")
-    filter_horizontal = ("seed_genres",)
-    readonly_fields = AUDIT_FIELDS
-
-
-@admin.register(ArtistPlayCount)
-class ArtistPlayCountAdmin(admin.ModelAdmin):
-    list_display = ("user", "artist", "play_count")
-    list_select_related = ("user", "artist")
-    search_fields = ("user__username", "artist__name")
-    ordering = ("-play_count",)
-    autocomplete_fields = ("user", "artist")
-    show_full_result_count = False
-
-
-@admin.register(UserTagAssignment)
-class UserTagAssignmentAdmin(admin.ModelAdmin):
-    list_display = ("user", "artist", "tag", "tagged_on")
-    list_select_related = ("user", "artist", "tag")
-    list_filter = ("tagged_on",)
-    search_fields = ("tag__name", "artist__name", "user__username")
-    autocomplete_fields = ("user", "artist", "tag")
-    show_full_result_count = False
-
-
-@admin.register(ListeningEvent)
-class ListeningEventAdmin(admin.ModelAdmin):
-    list_display = ("played_at", "user", "track", "ms_played", "source")
-    list_select_related = ("user", *TRACK_ROW)
-    list_filter = ("source", "played_at")
-    search_fields = ("user__username", "track__name", "track__artist__name")
-    autocomplete_fields = ("user", "track")
-    ordering = ("-played_at",)
-    show_full_result_count = False
-
-
-@admin.register(FeedbackEvent)
-class FeedbackEventAdmin(admin.ModelAdmin):
-    list_display = ("created_at", "user", "kind", "value", "track", "group")
-    list_select_related = ("user", "group", *TRACK_ROW)
-    list_filter = ("kind", "created_at")
-    search_fields = ("user__username", "track__name", "group__name")
-    autocomplete_fields = ("user", "track", "group")
-    readonly_fields = ("created_at",)
-    ordering = ("-created_at",)
-    show_full_result_count = False
-
-
-# --- Model versions ----------------------------------------------------------------------------
-
-
-@admin.register(ModelVersion)
-class ModelVersionAdmin(admin.ModelAdmin):
-    """The model store's versions: read-only audit rows, plus the pointer flip as an action.
-
-    Rows are written by ``manage.py train`` and the retrain tasks, never by hand; activating an
-    older version here is the admin's rollback (the same service as ``manage.py rollback``).
-    """
-
-    list_display = ("name", "version", "status", "model_type", "metric_summary", "created_at")
-    list_filter = ("name", "status", "model_type")
-    search_fields = ("name", "=version", "data_fingerprint", "command")
-    ordering = ("name", "-created_at")
-    actions = ("activate_version",)
-    readonly_fields = (
-        "name",
-        "version",
-        "model_type",
-        "status",
-        "metrics",
-        "data_fingerprint",
-        "command",
-        "path",
-        "created_at",
-        "activated_at",
-        "manifest",
-    )
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    @admin.display(description="metrics")
-    def metric_summary(self, obj: ModelVersion) -> str:
-        return ", ".join(
-            f"{k} {v:.3f}" for k, v in sorted(obj.metrics.items()) if isinstance(v, int | float)
-        )
-
-    @admin.action(description="Activate the selected version (rollback is activating an older one)")
-    def activate_version(self, request: HttpRequest, queryset: QuerySet[ModelVersion]) -> None:
-        chosen = list(queryset[:2])
-        if len(chosen) != 1:
-            self.message_user(request, "Select exactly one version.", messages.ERROR)
-            return
-        try:
-            row = model_version_activate(name=chosen[0].name, version=chosen[0].version)
-        except ApplicationError as exc:
-            self.message_user(request, exc.message, messages.ERROR)
-            return
-        self.message_user(request, f"{row.name}: version {row.version} is active.")
