@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin
+from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
@@ -30,3 +31,16 @@ def changelist_link(model: type[Any], label: str, **filters: object) -> SafeStri
 
 
 # --- Catalogue ---------------------------------------------------------------------------------
+
+
+class ReadOnlyAdminMixin:
+    """An audit trail: curators read it, nobody adds, edits or deletes rows from the admin."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

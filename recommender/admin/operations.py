@@ -6,7 +6,6 @@
 from __future__ import annotations
 
 from pathlib import PurePath
-from typing import Any
 
 from django.contrib import admin, messages
 from django.db.models import QuerySet
@@ -15,6 +14,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 
 from audotics.errors import ApplicationError
+from recommender.admin.common import ReadOnlyAdminMixin
 from recommender.models import (
     ImportRun,
     ModelVersion,
@@ -23,7 +23,7 @@ from recommender.services.model_versions import model_version_activate
 
 
 @admin.register(ImportRun)
-class ImportRunAdmin(admin.ModelAdmin):
+class ImportRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """An audit trail: nobody adds, edits or deletes a run by hand."""
 
     list_display = ("started_at", "kind", "status", "summary", "duration", "source_name")
@@ -48,15 +48,6 @@ class ImportRunAdmin(admin.ModelAdmin):
         "message",
         "skipped_rows",
     )
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
     @admin.display(description="counts")
     def summary(self, obj: ImportRun) -> SafeString:
@@ -90,7 +81,7 @@ class ImportRunAdmin(admin.ModelAdmin):
 
 
 @admin.register(ModelVersion)
-class ModelVersionAdmin(admin.ModelAdmin):
+class ModelVersionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """The model store's versions: read-only audit rows, plus the pointer flip as an action.
 
     Rows are written by ``manage.py train`` and the retrain tasks, never by hand; activating an
@@ -115,15 +106,6 @@ class ModelVersionAdmin(admin.ModelAdmin):
         "activated_at",
         "manifest",
     )
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
     @admin.display(description="metrics")
     def metric_summary(self, obj: ModelVersion) -> str:
