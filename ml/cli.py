@@ -25,7 +25,13 @@ from typing import Any, NoReturn, TextIO
 from ml.base import BaseRecommender, ModelFitError
 from ml.data.files import DataFileError
 from ml.data.interactions import Interactions, load, split_users
-from ml.evaluation import TEST_FRACTION, ModelResult, evaluate_fold_in, evaluate_weak
+from ml.evaluation import (
+    TEST_FRACTION,
+    ModelResult,
+    evaluate_cold_start,
+    evaluate_fold_in,
+    evaluate_weak,
+)
 from ml.models import MODELS, build
 
 PROG = "ml"
@@ -54,13 +60,14 @@ def _describe(data: Interactions) -> str:
 
 def _run_weak(args: argparse.Namespace, models: dict[str, BaseRecommender]) -> ProtocolRun:
     if args.test is not None:
-        raise UsageError("--test is only used by --protocol fold-in")
+        raise UsageError("--test is not used by --protocol weak")
     data = load(args.train)
     results = evaluate_weak(models, data, k=args.k, seed=args.seed)
     return ProtocolRun(f"weak on {_describe(data)}", results)
 
 
-def _run_fold_in(args: argparse.Namespace, models: dict[str, BaseRecommender]) -> ProtocolRun:
+def _train_test(args: argparse.Namespace) -> tuple[Interactions, Interactions, str]:
+    """The fold-in style split: ``--test DIR`` users, or a seeded fifth of ``--train``'s."""
     data = load(args.train)
     if args.test is None:
         train, test = split_users(data, test_fraction=TEST_FRACTION, seed=args.seed)
@@ -69,13 +76,28 @@ def _run_fold_in(args: argparse.Namespace, models: dict[str, BaseRecommender]) -
         train, test = data, load(args.test)
         source = f"test users from {_describe(test)}"
     if train.n_users == 0 or test.n_users == 0:
-        raise UsageError(f"{args.train}: too few users to hold any out for fold-in")
+        raise UsageError(f"{args.train}: too few users to hold any out")
+    return train, test, f"on {_describe(data)}; {source}"
+
+
+def _run_fold_in(args: argparse.Namespace, models: dict[str, BaseRecommender]) -> ProtocolRun:
+    train, test, where = _train_test(args)
     results = evaluate_fold_in(models, train, test, k=args.k, seed=args.seed)
-    return ProtocolRun(f"fold-in on {_describe(data)}; {source}", results)
+    return ProtocolRun(f"fold-in {where}", results)
 
 
-#: protocol name -> runner; register ``cold-start`` and ``groups`` here when they exist.
-PROTOCOLS: dict[str, Protocol] = {"weak": _run_weak, "fold-in": _run_fold_in}
+def _run_cold_start(args: argparse.Namespace, models: dict[str, BaseRecommender]) -> ProtocolRun:
+    train, test, where = _train_test(args)
+    results = evaluate_cold_start(models, train, test, k=args.k, seed=args.seed, seeds=args.seeds)
+    return ProtocolRun(f"cold-start ({args.seeds} seed items per test user) {where}", results)
+
+
+#: protocol name -> runner; register ``groups`` here when it exists.
+PROTOCOLS: dict[str, Protocol] = {
+    "weak": _run_weak,
+    "fold-in": _run_fold_in,
+    "cold-start": _run_cold_start,
+}
 
 
 class _Parser(argparse.ArgumentParser):
@@ -112,7 +134,12 @@ def build_parser() -> argparse.ArgumentParser:
         "evaluate", help="fit models and report top-K ranking metrics on one split"
     )
     evaluate.add_argument("--train", required=True, type=Path, help="HetRec folder or CSV")
-    evaluate.add_argument("--test", type=Path, help="fold-in only: a folder or CSV of test users")
+    evaluate.add_argument(
+        "--test", type=Path, help="fold-in and cold-start: a folder or CSV of test users"
+    )
+    evaluate.add_argument(
+        "--seeds", type=_positive_int, default=3, help="cold-start: items each test user gives"
+    )
     evaluate.add_argument("--protocol", choices=sorted(PROTOCOLS), default="weak")
     evaluate.add_argument("--model", nargs="+", required=True, metavar="NAME", dest="models")
     evaluate.add_argument("--k", type=_positive_int, default=10)

@@ -30,7 +30,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from ml.base import BaseRecommender, NotFittedError
-from ml.data.interactions import Interactions, split_items_per_user
+from ml.data.interactions import Interactions, seed_split, split_items_per_user
 
 #: The share of each user's items held out for scoring in both protocols.
 TEST_FRACTION = 0.2
@@ -126,6 +126,31 @@ def evaluate_fold_in(
     given, held_out = split_items_per_user(aligned, test_fraction=TEST_FRACTION, seed=seed)
     return {
         name: _fit_and_measure(name, "fold-in", model, train_data, held_out, k, given.matrix)
+        for name, model in models.items()
+    }
+
+
+def evaluate_cold_start(
+    models: Mapping[str, BaseRecommender],
+    train_data: Interactions,
+    test_data: Interactions,
+    k: int = 10,
+    seed: int = 7,
+    seeds: int = 3,
+) -> dict[str, ModelResult]:
+    """``cold-start``: fit on ``train_data``'s users; each test user gives only ``seeds`` items.
+
+    As on a sign-up page, each test user's seeds are ``seeds`` of their items picked at random
+    (seeded), given as picks (weight 1); every other item of theirs is scored. Users with no
+    more than ``seeds`` items are left out.
+    """
+    if seeds < 1:
+        raise ValueError(f"seeds must be a positive integer, got {seeds!r}")
+    aligned = test_data.aligned_to(train_data.item_ids)
+    given, held, rows = seed_split(aligned.matrix, seeds=seeds, rng=np.random.default_rng(seed))
+    held_out = aligned.subset_users(rows).with_matrix(held)
+    return {
+        name: _fit_and_measure(name, "cold-start", model, train_data, held_out, k, given)
         for name, model in models.items()
     }
 

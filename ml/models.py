@@ -10,6 +10,7 @@ from ml.base import BaseRecommender
 #: name -> "module:Class"; imported lazily so ``python -m ml`` only loads what it runs.
 MODELS: dict[str, str] = {
     "ncf": "ml.user_pref.estimator:NCFRecommender",
+    "content": "ml.content.estimator:ContentRecommender",
     "popularity": "ml.peers.popularity:PopularityRecommender",
     "itemknn": "ml.peers.itemknn:ItemKNNRecommender",
     "ease": "ml.peers.ease:EASERecommender",

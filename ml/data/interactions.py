@@ -16,6 +16,12 @@ import scipy.sparse as sp
 
 from ml.data import hetrec
 from ml.data.files import DataFileError, RowValueError, parse_float, read_csv
+from ml.data.names import normalize_name
+
+#: ``extras`` keys: per-user tag assignments (raw user id, item column, feature column) and each
+#: item's normalised name (the join key to the track catalogue's artists).
+TAG_TRIPLES = "tag_triples"
+ITEM_NAME_KEYS = "item_name_keys"
 
 
 @dataclass(frozen=True)
@@ -64,9 +70,26 @@ class Interactions:
         return replace(self, matrix=matrix.tocsr())
 
     def subset_users(self, rows: np.ndarray) -> Interactions:
-        """The same item space, only the users at ``rows``."""
+        """The same item space, only the users at ``rows``.
+
+        When the per-user tag assignments are known (``extras["tag_triples"]``: raw user id,
+        item column, feature column), the item features are recounted from the kept users only,
+        so a held-out user's tags never describe the artists a model trains on.
+        """
         rows = np.asarray(rows)
-        return replace(self, matrix=self.matrix[rows].tocsr(), user_ids=self.user_ids[rows])
+        user_ids = self.user_ids[rows]
+        triples = self.extras.get(TAG_TRIPLES)
+        if triples is None or self.item_features is None:
+            return replace(self, matrix=self.matrix[rows].tocsr(), user_ids=user_ids)
+        kept = triples[np.isin(triples[:, 0], user_ids)]
+        features = _count_features(kept, self.item_features.shape)
+        return replace(
+            self,
+            matrix=self.matrix[rows].tocsr(),
+            user_ids=user_ids,
+            item_features=features,
+            extras={**self.extras, TAG_TRIPLES: kept},
+        )
 
     def aligned_to(self, item_ids: np.ndarray) -> Interactions:
         """Re-index onto another item space (e.g. a trained model's); unknown items are dropped."""
@@ -78,7 +101,9 @@ class Interactions:
         matrix = sp.csr_matrix(
             (coo.data[keep], (coo.row[keep], cols[keep])), shape=(self.n_users, len(item_ids))
         )
-        return replace(self, matrix=matrix, item_ids=np.asarray(item_ids), item_features=None)
+        return replace(
+            self, matrix=matrix, item_ids=np.asarray(item_ids), item_features=None, extras={}
+        )
 
 
 def from_triples(
@@ -103,27 +128,46 @@ def load_hetrec(folder: Path | str) -> Interactions:
     arr = np.array(plays, dtype=np.int64)
     data = from_triples(arr[:, 0], arr[:, 1], arr[:, 2].astype(np.float32), name=folder.name)
     features = names = None
+    extras: dict[str, np.ndarray] = {}
     if (folder / hetrec.USER_TAGGED_ARTISTS_FILE).exists():
-        features, names = _artist_tags(folder, data.item_ids)
+        features, names, extras[TAG_TRIPLES] = _artist_tags(folder, data.item_ids)
+    if (folder / hetrec.ARTISTS_FILE).exists():
+        extras[ITEM_NAME_KEYS] = _artist_name_keys(folder, data.item_ids)
     friends = None
     if (folder / hetrec.USER_FRIENDS_FILE).exists():
         rows = hetrec.read_friends(folder).rows
         friends = np.array([(r.user_id, r.friend_id) for r in rows if r.user_id < r.friend_id], np.int64)
         friends = friends.reshape(-1, 2)
-    return replace(data, item_features=features, feature_names=names, friends=friends)
+    return replace(
+        data, item_features=features, feature_names=names, friends=friends, extras=extras
+    )
 
 
-def _artist_tags(folder: Path, item_ids: np.ndarray) -> tuple[sp.csr_matrix, np.ndarray]:
+def _artist_name_keys(folder: Path, item_ids: np.ndarray) -> np.ndarray:
+    """Each item's normalised artist name ("" when artists.dat does not list it)."""
+    names = {r.artist_id: normalize_name(r.name) for r in hetrec.read_artists(folder).rows}
+    return np.array([names.get(int(i), "") for i in item_ids.tolist()], dtype=str)
+
+
+def _artist_tags(
+    folder: Path, item_ids: np.ndarray
+) -> tuple[sp.csr_matrix, np.ndarray, np.ndarray]:
+    """``(artist x tag counts, tag ids, triples)``; triples = (raw user id, item col, tag col)."""
     rows = hetrec.read_tag_assignments(folder).rows
     index = {a: k for k, a in enumerate(item_ids.tolist())}
-    pairs = np.array([(index[r.artist_id], r.tag_id) for r in rows if r.artist_id in index], np.int64)
-    pairs = pairs.reshape(-1, 2)
-    tag_ids, cols = np.unique(pairs[:, 1], return_inverse=True)
+    found = [(r.user_id, index[r.artist_id], r.tag_id) for r in rows if r.artist_id in index]
+    triples = np.array(found, np.int64).reshape(-1, 3)
+    tag_ids, cols = np.unique(triples[:, 2], return_inverse=True)
+    triples[:, 2] = cols.ravel()
+    return _count_features(triples, (len(item_ids), len(tag_ids))), tag_ids, triples
+
+
+def _count_features(triples: np.ndarray, shape: tuple[int, int]) -> sp.csr_matrix:
     matrix = sp.csr_matrix(
-        (np.ones(len(pairs), np.float32), (pairs[:, 0], cols)), shape=(len(item_ids), len(tag_ids))
+        (np.ones(len(triples), np.float32), (triples[:, 1], triples[:, 2])), shape=shape
     )
     matrix.sum_duplicates()
-    return matrix, tag_ids
+    return matrix
 
 
 def _csv_row(row: dict[str, str]) -> tuple[str, str, float]:
@@ -190,6 +234,46 @@ def split_users(
     order = rng.permutation(data.n_users)
     n_test = int(round(data.n_users * test_fraction))
     return data.subset_users(np.sort(order[n_test:])), data.subset_users(np.sort(order[:n_test]))
+
+
+def seed_split(
+    matrix: sp.csr_matrix, *, seeds: int | None, rng: np.random.Generator, fraction: float = 0.8
+) -> tuple[sp.csr_matrix, sp.csr_matrix, np.ndarray]:
+    """``(given, held out, kept rows)``: ``seeds`` random items per user are given (or a
+    ``fraction`` of them when ``seeds`` is ``None``), the rest held out.
+
+    Users with too few items to hold any out are dropped (``kept rows`` are the input rows that
+    remain); given items are binarised (a seed is a pick, not a play count) when ``seeds`` is set.
+    """
+    m = matrix.tocsr()
+    g_rows: list[int] = []
+    g_cols: list[int] = []
+    g_vals: list[float] = []
+    h_rows: list[int] = []
+    h_cols: list[int] = []
+    row = 0
+    kept: list[int] = []
+    for u in range(m.shape[0]):
+        items = m.indices[m.indptr[u] : m.indptr[u + 1]]
+        values = m.data[m.indptr[u] : m.indptr[u + 1]]
+        n_given = seeds if seeds is not None else int(round(len(items) * fraction))
+        if len(items) <= max(n_given, 1) or n_given < 1:
+            continue
+        chosen = rng.choice(len(items), size=n_given, replace=False)
+        mask = np.zeros(len(items), dtype=bool)
+        mask[chosen] = True
+        g_rows += [row] * n_given
+        g_cols += items[mask].tolist()
+        g_vals += [1.0] * n_given if seeds is not None else values[mask].tolist()
+        h_rows += [row] * int((~mask).sum())
+        h_cols += items[~mask].tolist()
+        kept.append(u)
+        row += 1
+    shape = (row, m.shape[1])
+    given = sp.csr_matrix((np.asarray(g_vals, np.float32), (g_rows, g_cols)), shape=shape)
+    held = sp.csr_matrix((np.ones(len(h_rows), np.float32), (h_rows, h_cols)), shape=shape)
+    return given, held, np.asarray(kept, dtype=np.int64)
+
 
 
 def write_csv(data: Interactions, path: Path) -> None:
