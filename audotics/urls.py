@@ -10,6 +10,7 @@ urlpatterns = [
     path("", recommender_views.home, name="home"),
     path("healthz", recommender_views.healthz, name="healthz"),
     path("admin/", admin.site.urls),
+    path("spotify/", include("spotify_sync.urls")),
     path("api/v1/", include("recommender.urls")),
     path("api/v1/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/v1/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger"),

@@ -1,8 +1,8 @@
 """Reads for the ``ml`` package: database rows as the arrays the models train on.
 
 ``interaction_matrix_build`` returns exactly what ``ml.data.interactions.load_hetrec`` returns
-for the imported files, so ``manage.py train`` and ``python -m ml train`` train the same code on
-the same structure.
+for the imported files (until listening events add plays on top), so ``manage.py train`` and
+``python -m ml train`` train the same code on the same structure.
 
 Raw ids. Users are their Last.fm user id (``ListenerProfile.lastfm_user_id``), artists and tags
 their Last.fm id; rows without one (Audotics sign-ups, catalogue-only artists, app tags) use the
@@ -25,7 +25,7 @@ from groups.models import Friendship
 from ml.artifacts import ModelStore
 from ml.data.interactions import Interactions, from_triples
 from ml.registry import ModelRegistry
-from recommender.models import ArtistPlayCount, UserTagAssignment
+from recommender.models import ArtistPlayCount, ListeningEvent, UserTagAssignment
 
 DATABASE_DATA_NAME = "database"
 
@@ -42,13 +42,16 @@ def _user_raw_id(relation: str) -> Coalesce:
 def interaction_matrix_build() -> Interactions:
     """Users x artists play counts, artist x tag counts and friend pairs, by raw id.
 
-    Only users and artists with at least one play count are rows and columns (as in
-    ``user_artists.dat``); tag features count the users who gave each played artist each tag.
+    A user's count for an artist is their Last.fm play count (``ArtistPlayCount``) plus one per
+    timestamped play of one of the artist's tracks (``ListeningEvent``: Spotify history, data
+    exports, rooms). Only users and artists with at least one play are rows and columns (as in
+    ``user_artists.dat``), so a user known only from listening events is a row too; tag
+    features count the users who gave each played artist each tag.
     """
     plays = ArtistPlayCount.objects.annotate(
         u=_user_raw_id("user"), a=_raw_id("artist__lastfm_id", "artist_id")
     ).values_list("u", "a", "play_count")
-    rows = np.array(list(plays), dtype=np.int64).reshape(-1, 3)
+    rows = np.array(list(plays) + _listening_event_counts(), dtype=np.int64).reshape(-1, 3)
     data = from_triples(
         rows[:, 0], rows[:, 1], rows[:, 2].astype(np.float32), name=DATABASE_DATA_NAME
     )
@@ -62,6 +65,19 @@ def interaction_matrix_build() -> Interactions:
         friends=_friend_pairs(),
         name=DATABASE_DATA_NAME,
     )
+
+
+def _listening_event_counts() -> list[tuple[int, int, int]]:
+    """``(user, artist, plays)`` from timestamped plays; ``from_triples`` adds them up."""
+    counts = (
+        ListeningEvent.objects.annotate(
+            u=_user_raw_id("user"), a=_raw_id("track__artist__lastfm_id", "track__artist_id")
+        )
+        .values("u", "a")
+        .annotate(n=Count("id"))
+        .values_list("u", "a", "n")
+    )
+    return list(counts)
 
 
 def _artist_tag_counts(item_ids: np.ndarray) -> tuple[sp.csr_matrix, np.ndarray]:

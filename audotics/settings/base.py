@@ -15,6 +15,7 @@ from audotics.settings.components.celery import celery_settings
 from audotics.settings.components.database import database_settings
 from audotics.settings.components.logging import logging_settings
 from audotics.settings.components.redis import cache_settings, channel_layer_settings
+from audotics.settings.components.spotify import *  # noqa: F403  (the SPOTIFY_* settings)
 from audotics.settings.env import env_bool, env_list, env_secret, env_str, env_url
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent

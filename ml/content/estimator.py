@@ -51,6 +51,7 @@ GRID_TAG = (0.0, 1.0)
 GRID_AUDIO = (0.0, 0.25, 0.5, 1.0)
 GRID_POP = (0.05, 0.1, 0.2, 0.35, 0.5, 0.75, 1.0, 1.5)
 TUNING_USERS = 400
+ARTIST_TAG_DIMS = 64
 
 
 def _unit_rows(m: sp.csr_matrix) -> sp.csr_matrix:
@@ -125,6 +126,7 @@ class ContentRecommender(BaseRecommender):
         self.on_step: Callable[[str], None] | None = None
         self._sources: tuple[TrackTable, MoodSet | None] | None = None
         self._track_index: VectorIndex | None = None
+        self._artist_index: VectorIndex | None = None
 
     @classmethod
     def tiny(cls, **params: Any) -> ContentRecommender:
@@ -187,7 +189,7 @@ class ContentRecommender(BaseRecommender):
         self._fit_classifiers(table, mood_set)
         self._step("artist profiles")
         self._fit_artists(data)
-        self._track_index = None
+        self._track_index = self._artist_index = None
 
     def _fit_classifiers(self, table: TrackTable, mood_set: MoodSet | None) -> None:
         """Predicted genre (network heads, or the genre classifier) and mood of every track."""
@@ -385,16 +387,40 @@ class ContentRecommender(BaseRecommender):
             raise KeyError(track_id)
         return index.search(query, n, filters=filters, exclude=(track_id,))
 
-    def similar_artists(self, item_id: Any, n: int = 10) -> list[Neighbour]:
-        """Nearest artists (items) by tag profile and audio, popularity left out."""
-        col = self.item_columns([item_id])
-        history = sp.csr_matrix((np.ones(1), (np.zeros(1), col)), shape=(1, self.n_items))
+    def artist_vectors(self) -> np.ndarray:
+        """One unit vector per item: its tag profile (SVD of the TF-IDF rows) and its audio.
+
+        Cosine between two of them is a blend of tag and audio similarity with the long-history
+        weights (audio kept at no less than 0.25, so artists without tags still have neighbours).
+        """
         w_tag, w_audio, _ = self.weights_[LONG]
-        scores = w_tag * self._similarity(history, self.item_tags_)
-        scores += max(w_audio, 0.25) * self._similarity(history, self.item_audio_)
-        scores[0, col] = -np.inf
-        top = np.argsort(-scores[0])[:n]
-        return [Neighbour(str(self.item_ids_[c]), float(scores[0, c])) for c in top]
+        tags = self.item_tags_
+        k = int(min(ARTIST_TAG_DIMS, min(tags.shape) - 1))
+        if k >= 1 and tags.nnz:
+            from scipy.sparse.linalg import svds
+
+            u, sigma, _ = svds(tags.astype(np.float64), k=k, random_state=self.seed)
+            tag_part = _unit_dense((u * sigma).astype(np.float32))
+        else:
+            tag_part = np.zeros((self.n_items, 1), dtype=np.float32)
+        both = np.hstack(
+            [np.sqrt(w_tag) * tag_part, np.sqrt(max(w_audio, 0.25)) * self.item_audio_]
+        )
+        return _unit_dense(both)
+
+    def artist_index(self) -> VectorIndex:
+        """The faiss index over every item's :meth:`artist_vectors` (built once per model)."""
+        self._require_fitted()
+        if self._artist_index is None:
+            self._artist_index = VectorIndex(self.item_ids_.astype(str), self.artist_vectors())
+        return self._artist_index
+
+    def similar_artists(self, item_id: Any, n: int = 10) -> list[Neighbour]:
+        """Nearest artists (items) by tag profile and audio; popularity left out."""
+        self.item_columns([item_id])  # unknown ids raise here
+        index = self.artist_index()
+        key = str(item_id)
+        return index.search(index.vector(key), n, exclude=(key,))
 
     # ---- persistence -------------------------------------------------------------------------
     def _state(self) -> dict[str, np.ndarray]:
@@ -472,7 +498,7 @@ class ContentRecommender(BaseRecommender):
             self.genre_classifier_ = GenreClassifier.from_arrays(genre)
         self._folder = folder
         self.mood_detector_ = None
-        self._track_index = None
+        self._track_index = self._artist_index = None
 
     def _save_extra(self, folder: Path) -> None:
         if self.mood_detector_ is not None:

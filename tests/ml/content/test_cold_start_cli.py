@@ -41,10 +41,21 @@ def test_cold_start_protocol_reports_both_models(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("seeds", ["0", "x"])
-def test_bad_seeds_are_one_line_usage_errors(seeds: str, capsys: pytest.CaptureFixture[str]) -> None:
+def test_bad_seeds_are_one_line_usage_errors(
+    seeds: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     status = main(
-        ["evaluate", "--train", str(FIXTURES / "lastfm-small"), "--protocol", "cold-start",
-         "--seeds", seeds, "--model", "popularity"],
+        [
+            "evaluate",
+            "--train",
+            str(FIXTURES / "lastfm-small"),
+            "--protocol",
+            "cold-start",
+            "--seeds",
+            seeds,
+            "--model",
+            "popularity",
+        ],
         out=io.StringIO(),
     )
     assert status == 2

@@ -105,7 +105,9 @@ def test_content_model_scores_artists_and_finds_similar_tracks(fitted: ContentRe
         fitted.similar_tracks("unknown", 3)
 
 
-def test_artist_audio_vectors_link_listeners_to_catalogue_tracks(fitted: ContentRecommender) -> None:
+def test_artist_audio_vectors_link_listeners_to_catalogue_tracks(
+    fitted: ContentRecommender,
+) -> None:
     data = load_hetrec(LASTFM)
     keys = data.extras[ITEM_NAME_KEYS]
     linked = np.isin(keys, fitted.track_artist_keys_)
@@ -132,8 +134,10 @@ def test_save_load_round_trip_gives_the_same_scores_and_neighbours(
     assert np.allclose(loaded.scores_from_history(history), fitted.scores_from_history(history))
     track = str(fitted.track_ids_[5])
     assert loaded.similar_tracks(track, 5) == fitted.similar_tracks(track, 5)
-    assert np.allclose(loaded.embed_tracks(fitted.network_.standardizer.mean[None, :]),
-                       fitted.embed_tracks(fitted.network_.standardizer.mean[None, :]))
+    assert np.allclose(
+        loaded.embed_tracks(fitted.network_.standardizer.mean[None, :]),
+        fitted.embed_tracks(fitted.network_.standardizer.mean[None, :]),
+    )
 
 
 def test_held_out_users_tags_never_describe_training_artists() -> None:
@@ -166,3 +170,15 @@ def test_cold_start_protocol_runs_every_model_on_the_same_seeds() -> None:
     assert results["content"].protocol == "cold-start"
     with pytest.raises(ValueError, match="seeds"):
         evaluate_cold_start(models, train, test, seeds=0)
+
+
+def test_similar_artists_share_tags(fitted: ContentRecommender) -> None:
+    tags = fitted.item_tags_
+    col = int(np.argmax(np.diff(tags.indptr)))  # the most-tagged artist
+    artist = fitted.item_ids_[col]
+    found = fitted.similar_artists(artist, 5)
+    assert len(found) == 5 and str(artist) not in {n.id for n in found}
+    mine = set(tags[col].indices.tolist())
+    for neighbour in found[:3]:
+        other = fitted.item_columns([int(neighbour.id)])[0]
+        assert mine & set(tags[other].indices.tolist())

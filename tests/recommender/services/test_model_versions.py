@@ -178,6 +178,6 @@ def test_model_names_resolve_to_a_store_and_an_ml_name(
 
 def test_an_unknown_model_name_lists_the_choices() -> None:
     with pytest.raises(ModelNotFound) as caught:
-        model_name_resolve(name="group")
+        model_name_resolve(name="nosuchmodel")
 
-    assert caught.value.message.startswith("unknown model 'group'; choose from als, ease,")
+    assert caught.value.message.startswith("unknown model 'nosuchmodel'; choose from als, ")
