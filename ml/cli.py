@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any, NoReturn, TextIO
 
 from ml.base import BaseRecommender, ModelFitError
+from ml.content import report as content_report
 from ml.data.files import DataFileError
 from ml.data.interactions import Interactions, load, split_users
 from ml.evaluation import (
@@ -147,6 +148,11 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--json", type=Path, dest="json_path", help="write results here")
     evaluate.add_argument("--tiny", action="store_true", help="small test configurations")
     evaluate.set_defaults(handler=_evaluate)
+    content = commands.add_parser(
+        "content-report", help="genre, GTZAN and mood classifiers: CV scores, tables, PNGs"
+    )
+    content_report.add_arguments(content)
+    content.set_defaults(handler=content_report.command)
     return parser
 
 

@@ -12,10 +12,12 @@ from django.db import models
 from django.db.models import Count, Exists, OuterRef, QuerySet, Subquery, Sum
 from django.forms.models import BaseInlineFormSet
 from django.http import HttpRequest
-from django.utils.html import format_html
+from django.urls import reverse
+from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
-from recommender.admin.common import AUDIT_FIELDS, TRACK_ROW, changelist_link
+from audotics.errors import ApplicationError
+from recommender.admin.common import AUDIT_FIELDS, TRACK_ROW, ReadOnlyAdminMixin, changelist_link
 from recommender.models import (
     Artist,
     ArtistPlayCount,
@@ -28,6 +30,7 @@ from recommender.models import (
     Track,
     TrackGenre,
     TrackMood,
+    TrackPrediction,
 )
 
 
@@ -227,11 +230,12 @@ class TrackAdmin(admin.ModelAdmin):
     search_fields = ("name", "artist__name", "album_name", "=spotify_id")
     ordering = ("-popularity", "name")
     autocomplete_fields = ("artist",)
-    readonly_fields = AUDIT_FIELDS
+    readonly_fields = (*AUDIT_FIELDS, "predicted_genre", "predicted_mood", "nearest_tracks")
     fieldsets = (
         (None, {"fields": ("name", "artist", "popularity", "duration_ms")}),
         ("Album", {"fields": ("album_name", "album_spotify_id", "release_date", "release_year")}),
         ("Spotify", {"fields": ("spotify_id",)}),
+        ("Content model", {"fields": ("predicted_genre", "predicted_mood", "nearest_tracks")}),
         ("Audit", {"fields": AUDIT_FIELDS, "classes": ("collapse",)}),
     )
     inlines = (AudioFeaturesInline, TrackGenreInline, TrackMoodInline)
@@ -247,6 +251,46 @@ class TrackAdmin(admin.ModelAdmin):
         # Top-level only: each sub-genre repeats its parent, and the change page lists both.
         names = sorted(g.name for g in obj.genres.all() if g.parent_id is None)
         return ", ".join(names) or self.get_empty_value_display()
+
+    @admin.display(description="predicted genre")
+    def predicted_genre(self, obj: Track) -> str:
+        p = TrackPrediction.objects.filter(track=obj).first()
+        if p is None:
+            return "not predicted yet (manage.py train content)"
+        sub = f" / {p.subgenre}" if p.subgenre else ""
+        return f"{p.genre}{sub} ({p.genre_probability:.0%}, model version {p.model_version})"
+
+    @admin.display(description="predicted mood")
+    def predicted_mood(self, obj: Track) -> str:
+        mood = TrackMood.objects.filter(track=obj, source=TrackMood.Source.MODEL).first()
+        if mood is None:
+            return "not predicted yet (manage.py train content)"
+        return f"{mood.get_mood_display()} ({mood.probability:.0%})"
+
+    @admin.display(description="nearest tracks")
+    def nearest_tracks(self, obj: Track) -> SafeString | str:
+        from recommender.selectors_content import similar_tracks  # loads the content model
+
+        if obj.pk is None:
+            return self.get_empty_value_display()
+        try:
+            found = similar_tracks(track=obj, n=8)
+        except ApplicationError as exc:
+            return exc.message
+        items = format_html_join(
+            "",
+            '<li><a href="{}">{} — {}</a> <span class="quiet">({})</span></li>',
+            (
+                (
+                    reverse("admin:recommender_track_change", args=[t.pk]),
+                    t.name,
+                    t.artist.name,
+                    f"similarity {score:.2f}",
+                )
+                for t, score in found
+            ),
+        )
+        return format_html('<ol class="nearest-tracks">{}</ol>', items)
 
     @admin.display(description="length", ordering="duration_ms")
     def duration(self, obj: Track) -> str:
@@ -342,3 +386,22 @@ class TrackMoodAdmin(admin.ModelAdmin):
 
 
 # --- Imports -----------------------------------------------------------------------------------
+
+
+@admin.register(TrackPrediction)
+class TrackPredictionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """The content model's predicted genres: written by ``manage.py train content`` only."""
+
+    list_display = (
+        "track",
+        "genre",
+        "genre_probability",
+        "subgenre",
+        "subgenre_probability",
+        "model_version",
+    )
+    list_select_related = TRACK_ROW
+    list_filter = ("genre", "model_version")
+    search_fields = ("track__name", "track__artist__name", "genre", "subgenre")
+    ordering = ("track__name",)
+    show_full_result_count = False

@@ -14,6 +14,7 @@ from recommender.models.catalogue import (
     Track,
     TrackGenre,
     TrackMood,
+    TrackPrediction,
 )
 from recommender.models.imports import ImportRun
 from recommender.models.listening import (
@@ -43,6 +44,7 @@ __all__ = [
     "Track",
     "TrackGenre",
     "TrackMood",
+    "TrackPrediction",
     "User",
     "UserTagAssignment",
 ]

@@ -217,3 +217,30 @@ class TrackMood(TimestampedModel):
 
     def __str__(self) -> str:
         return f"{self.track_id}: {self.mood} ({self.source})"
+
+
+class TrackPrediction(TimestampedModel):
+    """The content model's predicted genre and sub-genre of a track (mood: ``TrackMood``).
+
+    Written in bulk after each content-model training for every catalogue track; serving and the
+    admin read these rows instead of running a classifier per request.
+    """
+
+    track = models.OneToOneField(Track, on_delete=models.CASCADE, related_name="prediction")
+    genre = models.CharField(max_length=100)
+    genre_probability = models.FloatField()
+    subgenre = models.CharField(max_length=100, blank=True)
+    subgenre_probability = models.FloatField(null=True, blank=True)
+    model_version = models.CharField(max_length=8, help_text="content model version")
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(genre_probability__gte=0.0, genre_probability__lte=1.0),
+                name="trackprediction_probability_unit",
+            ),
+        ]
+        indexes = [models.Index(fields=["genre"])]
+
+    def __str__(self) -> str:
+        return f"{self.track_id}: {self.genre} ({self.genre_probability:.0%})"

@@ -122,6 +122,15 @@ def model_version_activate(*, name: str, version: str) -> ModelVersion:
         store.activate(name, version)  # loads the version first; the flip is the last write
     except (ModelLoadError, ModelStoreError) as exc:
         raise ModelVersionError(f"model {name!r} version {version} cannot serve: {exc}") from None
+    if name == "content":
+        # Serving reads the stored per-track predictions: they follow the active version
+        # (after a training, a rollback or an admin activation alike), in the same transaction.
+        from ml.content.estimator import ContentRecommender
+        from recommender.services.content import track_predictions_write
+
+        model = store.load(name, version)
+        assert isinstance(model, ContentRecommender), model.model_type
+        track_predictions_write(model=model, version=version)
     return row
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -18,28 +17,10 @@ from recommender.models import (
     TrackMood,
     UserTagAssignment,
 )
+from tests.browser.conftest import LAPTOP, PHONE, overflow, sync_api
 from tests.factories import ArtistFactory, ArtistPlayCountFactory, TrackFactory, UserFactory
 
 pytestmark = pytest.mark.browser
-
-sync_api = pytest.importorskip(
-    "playwright.sync_api",
-    reason="needs playwright (playwright==1.65.2 in requirements-dev.txt)",
-    exc_type=ImportError,  # a missing package, or a broken install (its greenlet build)
-)
-
-CHROMIUM = "/usr/bin/chromium"  # Debian's package; `playwright install` is never run
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-PHONE = {"width": 390, "height": 844}
-LAPTOP = {"width": 1280, "height": 800}
-
 
 @pytest.fixture
 def catalogue(transactional_db: None) -> None:
@@ -72,27 +53,11 @@ def catalogue(transactional_db: None) -> None:
             UserTagAssignment.objects.create(user=user, artist=artist, tag=tag)
 
 
-@pytest.fixture
-def browser() -> Iterator[Any]:
-    # Started after the data fixtures and stopped before the database is flushed: while the
-    # sync API runs, Django would see an event loop and refuse ORM calls in this thread.
-    with sync_api.sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
-
-
 def _open_home(browser: Any, live_server: Any, viewport: dict[str, int]) -> Any:
     page = browser.new_page(viewport=viewport)
     response = page.goto(live_server.url + "/")
     assert response is not None and response.ok
     return page
-
-
-def _overflow(page: Any) -> int:
-    return int(
-        page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
-    )
 
 
 @pytest.mark.parametrize("viewport", [PHONE, LAPTOP], ids=["phone", "laptop"])
@@ -123,7 +88,7 @@ def test_home_page_shows_the_catalogue_stats(
     expect(page.get_by_test_id("tags")).to_contain_text("female vocalists")
     # The stylesheet came through whitenoise: the page is dark, not the browser's white.
     assert page.evaluate("getComputedStyle(document.body).backgroundColor") == "rgb(11, 13, 18)"
-    assert _overflow(page) <= 0
+    assert overflow(page) <= 0
 
 
 def test_home_page_explains_an_empty_catalogue_on_a_phone(
@@ -135,4 +100,4 @@ def test_home_page_explains_an_empty_catalogue_on_a_phone(
     sync_api.expect(empty).to_be_visible()
     sync_api.expect(empty).to_contain_text("python manage.py load_demo_data")
     assert page.locator("[data-stat]").count() == 0
-    assert _overflow(page) <= 0
+    assert overflow(page) <= 0

@@ -29,6 +29,7 @@ from recommender.models import (
     Track,
     TrackGenre,
     TrackMood,
+    TrackPrediction,
     UserTagAssignment,
 )
 from tests.factories import (
@@ -74,6 +75,14 @@ def catalogue() -> dict[str, Any]:
         "track_genre": TrackGenre.objects.create(track=track, genre=dance_pop),
         "playlist_track": PlaylistTrack.objects.create(playlist=playlist, track=track),
         "mood": TrackMood.objects.create(track=track, source="label", mood="happy"),
+        "prediction": TrackPrediction.objects.create(
+            track=track,
+            genre="pop",
+            genre_probability=0.8,
+            subgenre="dance pop",
+            subgenre_probability=0.5,
+            model_version="0001",
+        ),
         "play_count": ArtistPlayCountFactory(user=listener, artist=track.artist, play_count=1200),
         "tag_assignment": UserTagAssignment.objects.create(
             user=listener, artist=track.artist, tag=rock, tagged_on=dt.date(2009, 5, 1)
@@ -141,7 +150,8 @@ def test_change_page_answers_for_an_existing_row(
 
 @pytest.mark.parametrize(
     "model",
-    [m for m in MODELS if m not in (ImportRun, ModelVersion)],  # audit rows: nobody adds them
+    # audit rows and model output: nobody adds them by hand
+    [m for m in MODELS if m not in (ImportRun, ModelVersion, TrackPrediction)],
     ids=lambda m: m._meta.label,
 )
 def test_add_page_answers(admin_client: Client, model: type[models.Model]) -> None:

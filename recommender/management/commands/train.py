@@ -8,6 +8,8 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from audotics.errors import ApplicationError
+from recommender.services.content import STORE_NAME as CONTENT
+from recommender.services.content import content_train
 from recommender.services.model_versions import model_name_resolve, model_store
 from recommender.services.training import model_train
 
@@ -20,7 +22,8 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
-            "model", help="user_preference (alias ncf), or a peer: popularity, itemknn, ease, als"
+            "model",
+            help="user_preference (alias ncf), content, or a peer: popularity, itemknn, ease, als",
         )
         parser.add_argument("--tiny", action="store_true", help="the small test configuration")
         parser.add_argument("--no-progress", action="store_true", help="do not draw a progress bar")
@@ -42,7 +45,9 @@ class Command(BaseCommand):
                 self.stdout.write(f"{store_name}: version {active} is already active")
                 return
         try:
-            row = model_train(name=options["model"], tiny=options["tiny"], progress=progress)
+            store_name, _ = model_name_resolve(name=options["model"])
+            train = content_train if store_name == CONTENT else model_train
+            row = train(name=options["model"], tiny=options["tiny"], progress=progress)
         except ApplicationError as exc:
             raise CommandError(exc.message) from None
         metrics = ", ".join(f"{k} {v:.4f}" for k, v in row.metrics.items() if v is not None)

@@ -98,9 +98,9 @@ def test_training_again_retires_the_previous_version(store: ModelStore, imported
 
 
 def test_train_an_unknown_model_is_one_line(store: ModelStore) -> None:
-    message = command_error("train", "group", "--no-progress")
+    message = command_error("train", "nosuchmodel", "--no-progress")
 
-    assert message.startswith("unknown model 'group'; choose from ")
+    assert message.startswith("unknown model 'nosuchmodel'; choose from ")
 
 
 def test_train_without_data_is_one_line(store: ModelStore) -> None:
@@ -139,7 +139,7 @@ def test_rollback_errors_are_one_line(store: ModelStore, imported: None) -> None
     assert (
         command_error("rollback", "ease") == "model 'ease' has no active version to roll back from"
     )
-    assert command_error("rollback", "group").startswith("unknown model 'group'")
+    assert command_error("rollback", "nosuchmodel").startswith("unknown model 'nosuchmodel'")
     run("train", "popularity", "--no-progress")
     assert command_error("rollback", "popularity", "--to", "7") == (
         "model 'popularity' has no version 0007"
@@ -180,9 +180,9 @@ def test_evaluate_prints_a_table_and_writes_json(
 
 
 def test_evaluate_errors_are_one_line(store: ModelStore, imported: None) -> None:
-    message = command_error("evaluate", "--protocol", "weak", "--model", "group")
+    message = command_error("evaluate", "--protocol", "weak", "--model", "nosuchmodel")
 
-    assert message.startswith("unknown model 'group'")
+    assert message.startswith("unknown model 'nosuchmodel'")
     assert command_error("evaluate", "--model", "ease", "--k", "0") == (
         "--k must be a positive integer, got 0"
     )
