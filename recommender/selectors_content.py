@@ -338,10 +338,14 @@ def tracks_for_seeds(
     chosen: list[Neighbour] = []
     per: Counter[str] = Counter()
     position = index.position
+    seen: set[tuple[str, str]] = set()
     for sid, score in ranked:
-        key = str(model.track_artist_keys_[position[sid]])
-        if per[key] >= per_artist:
+        row = position[sid]
+        key = str(model.track_artist_keys_[row])
+        same = (key, str(model.track_names_[row]).casefold())  # one song on several albums
+        if per[key] >= per_artist or same in seen:
             continue
+        seen.add(same)
         per[key] += 1
         chosen.append(Neighbour(sid, score))
         if len(chosen) == n:
