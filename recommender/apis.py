@@ -1,6 +1,8 @@
-"""REST endpoints of the catalogue (the recommendation endpoints arrive with the API issue)."""
+"""REST endpoints of the catalogue: summary, track search, detail and similar tracks."""
 
 from __future__ import annotations
+
+from typing import Any, cast
 
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
@@ -9,7 +11,14 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from audotics.api.pagination import Pagination
+from ml.content.index import Filters
 from recommender import selectors
+from recommender.models import AudioFeatures, Mood, Track
+
+AUDIO_FIELDS = [
+    f for f in AudioFeatures._meta.get_fields() if f.concrete and f.name not in ("id", "track")
+]
 
 
 class CatalogueSummaryApi(APIView):
@@ -18,6 +27,9 @@ class CatalogueSummaryApi(APIView):
     permission_classes = [AllowAny]
 
     class OutputSerializer(serializers.Serializer[selectors.CatalogueCounts]):
+        class Meta:
+            ref_name = "CatalogueSummary"
+
         tracks = serializers.IntegerField()
         artists = serializers.IntegerField()
         linked_artists = serializers.IntegerField()
@@ -35,3 +47,125 @@ class CatalogueSummaryApi(APIView):
     def get(self, request: Request) -> Response:
         counts = selectors.catalogue_counts()
         return Response(self.OutputSerializer(counts).data)
+
+
+class _TrackSerializer(serializers.Serializer[Track]):
+    spotify_id = serializers.CharField()
+    name = serializers.CharField()
+    artist = serializers.CharField(source="artist.name")
+    album = serializers.CharField(source="album_name")
+    release_year = serializers.IntegerField(allow_null=True)
+    popularity = serializers.IntegerField(allow_null=True)
+    duration_ms = serializers.IntegerField(allow_null=True)
+    predicted_genre = serializers.SerializerMethodField()
+
+    def get_predicted_genre(self, obj: Track) -> str | None:
+        prediction = getattr(obj, "prediction", None)
+        return prediction.genre if prediction is not None else None
+
+
+class TrackListApi(APIView):
+    """Search the catalogue by name, artist or album; filter by genre and mood."""
+
+    class InputSerializer(serializers.Serializer[dict[str, Any]]):
+        q = serializers.CharField(required=False, allow_blank=True, max_length=200, default="")
+        genre = serializers.CharField(required=False, max_length=100)
+        mood = serializers.ChoiceField(required=False, choices=Mood.choices)
+
+    class OutputSerializer(_TrackSerializer):
+        class Meta:
+            ref_name = "TrackListItem"
+
+    @extend_schema(parameters=[InputSerializer], responses=OutputSerializer(many=True))
+    def get(self, request: Request) -> Response:
+        params = self.InputSerializer(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        tracks = selectors.track_list(
+            query=params.validated_data["q"].strip(),
+            genre=params.validated_data.get("genre"),
+            mood=params.validated_data.get("mood"),
+        )
+        paginator = Pagination()
+        page = paginator.paginate_queryset(tracks, request, view=self)
+        return paginator.get_paginated_response(
+            self.OutputSerializer(cast(Any, page), many=True).data
+        )
+
+
+class TrackDetailApi(APIView):
+    """One track: metadata, audio features, genres, moods (curated and predicted)."""
+
+    class OutputSerializer(_TrackSerializer):
+        genres = serializers.SerializerMethodField()
+
+        class Meta:
+            ref_name = "TrackDetail"
+
+        moods = serializers.SerializerMethodField()
+        audio_features = serializers.SerializerMethodField()
+
+        def get_genres(self, obj: Track) -> list[str]:
+            return sorted(g.name for g in obj.genres.all())
+
+        def get_moods(self, obj: Track) -> list[dict[str, Any]]:
+            return [
+                {"mood": m.mood, "source": m.source, "probability": round(m.probability, 4)}
+                for m in obj.moods.all()
+            ]
+
+        def get_audio_features(self, obj: Track) -> dict[str, Any] | None:
+            features = getattr(obj, "audio_features", None)
+            if features is None:
+                return None
+            return {f.name: getattr(features, f.name) for f in AUDIO_FIELDS}
+
+    @extend_schema(responses=OutputSerializer)
+    def get(self, request: Request, spotify_id: str) -> Response:
+        track = selectors.track_get(spotify_id=spotify_id)
+        return Response(self.OutputSerializer(track).data)
+
+
+class TrackSimilarApi(APIView):
+    """The tracks nearest to one track by the content model, with optional filters."""
+
+    class InputSerializer(serializers.Serializer[dict[str, Any]]):
+        n = serializers.IntegerField(required=False, min_value=1, max_value=100, default=10)
+        genre = serializers.CharField(required=False, max_length=100)
+        mood = serializers.ChoiceField(required=False, choices=Mood.choices)
+        tempo_min = serializers.FloatField(required=False, min_value=0, max_value=300)
+        tempo_max = serializers.FloatField(required=False, min_value=0, max_value=300)
+        exclude_same_artist = serializers.BooleanField(required=False, default=False)
+
+        def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+            low, high = attrs.get("tempo_min"), attrs.get("tempo_max")
+            if low is not None and high is not None and low > high:
+                raise serializers.ValidationError({"tempo_max": ["must be at least tempo_min"]})
+            return attrs
+
+    class OutputSerializer(_TrackSerializer):
+        similarity = serializers.FloatField()
+
+        class Meta:
+            ref_name = "SimilarTrack"
+
+    @extend_schema(parameters=[InputSerializer], responses=OutputSerializer(many=True))
+    def get(self, request: Request, spotify_id: str) -> Response:
+        from recommender.selectors_content import similar_tracks  # loads the content model
+
+        params = self.InputSerializer(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        data = params.validated_data
+        track = selectors.track_get(spotify_id=spotify_id)
+        filters = Filters(
+            exclude_artists=frozenset({track.artist.name_key})
+            if data["exclude_same_artist"]
+            else frozenset(),
+            genre=data.get("genre"),
+            mood=data.get("mood"),
+            tempo_min=data.get("tempo_min"),
+            tempo_max=data.get("tempo_max"),
+        )
+        found = similar_tracks(track=track, n=data["n"], filters=filters)
+        for t, score in found:
+            t.similarity = round(score, 4)  # type: ignore[attr-defined]
+        return Response(self.OutputSerializer(cast(Any, [t for t, _ in found]), many=True).data)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models import Count, F, Q, QuerySet, Sum
 
+from audotics.errors import NotFound
 from groups.models import Friendship
 from recommender.models import (
     Artist,
@@ -103,3 +104,34 @@ def popular_track_list(*, limit: int = 10) -> QuerySet[Track]:
 
 def artist_tag_list(*, artist: Artist) -> QuerySet[ArtistTag]:
     return ArtistTag.objects.filter(artist=artist).select_related("tag").order_by("-count")
+
+
+def track_list(
+    *, query: str = "", genre: str | None = None, mood: str | None = None
+) -> QuerySet[Track]:
+    """Tracks matching a search (name, artist or album), a genre and a predicted/labelled mood."""
+    qs = Track.objects.select_related("artist", "prediction")
+    if query:
+        qs = qs.filter(
+            Q(name__icontains=query)
+            | Q(artist__name__icontains=query)
+            | Q(album_name__icontains=query)
+        )
+    if genre:
+        qs = qs.filter(genres__name=genre)
+    if mood:
+        qs = qs.filter(moods__mood=mood)
+    return qs.distinct().order_by(F("popularity").desc(nulls_last=True), "name", "pk")
+
+
+def track_get(*, spotify_id: str) -> Track:
+    """One track by Spotify id, with what its detail page shows; NotFound when absent."""
+    track = (
+        Track.objects.select_related("artist", "audio_features", "prediction")
+        .prefetch_related("genres", "moods")
+        .filter(spotify_id=spotify_id)
+        .first()
+    )
+    if track is None:
+        raise NotFound(f"no track with Spotify id {spotify_id!r}")
+    return track

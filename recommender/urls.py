@@ -8,4 +8,9 @@ app_name = "recommender"
 
 urlpatterns = [
     path("catalogue/summary", apis.CatalogueSummaryApi.as_view(), name="catalogue-summary"),
+    path("tracks", apis.TrackListApi.as_view(), name="track-list"),
+    path("tracks/<str:spotify_id>", apis.TrackDetailApi.as_view(), name="track-detail"),
+    path(
+        "tracks/<str:spotify_id>/similar", apis.TrackSimilarApi.as_view(), name="track-similar"
+    ),
 ]
