@@ -1,4 +1,5 @@
-"""REST endpoints of the catalogue: summary, track search, detail and similar tracks."""
+"""REST endpoints: the catalogue (summary, tracks, similar tracks) and the listener (profile,
+preferences, feedback)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,12 @@ from rest_framework.views import APIView
 from audotics.api.pagination import Pagination
 from ml.content.index import Filters
 from recommender import selectors
-from recommender.models import AudioFeatures, Mood, Track
+from recommender.models import AudioFeatures, FeedbackEvent, Mood, Track, User
+from recommender.services.listeners import (
+    UnknownNames,
+    feedback_record,
+    listener_preferences_update,
+)
 
 AUDIO_FIELDS = [
     f for f in AudioFeatures._meta.get_fields() if f.concrete and f.name not in ("id", "track")
@@ -169,3 +175,112 @@ class TrackSimilarApi(APIView):
         for t, score in found:
             t.similarity = round(score, 4)  # type: ignore[attr-defined]
         return Response(self.OutputSerializer(cast(Any, [t for t, _ in found]), many=True).data)
+
+
+def _user_id(request: Request) -> int:
+    pk = request.user.pk
+    assert isinstance(pk, int), "IsAuthenticated lets only signed-in users through"
+    return pk
+
+
+class _ProfileSerializer(serializers.Serializer[User]):
+    class Meta:
+        ref_name = "Profile"
+
+    username = serializers.CharField()
+    display_name = serializers.CharField()
+    origin = serializers.CharField(
+        source="profile.source", help_text="signup, lastfm, spotify, guest"
+    )
+    allow_explicit = serializers.BooleanField(source="profile.allow_explicit")
+    seed_artists = serializers.SerializerMethodField()
+    seed_genres = serializers.SerializerMethodField()
+    plays = serializers.SerializerMethodField()
+
+    def get_seed_artists(self, obj: User) -> list[str]:
+        return [a.name for a in obj.profile.seed_artists.order_by("name")]
+
+    def get_seed_genres(self, obj: User) -> list[str]:
+        return [g.name for g in obj.profile.seed_genres.order_by("name")]
+
+    def get_plays(self, obj: User) -> int:
+        return selectors.listener_play_total(user=obj)
+
+
+class ProfileApi(APIView):
+    """The signed-in listener: profile, preferences and how much listening we know of."""
+
+    @extend_schema(responses=_ProfileSerializer)
+    def get(self, request: Request) -> Response:
+        user = selectors.listener_get(user_id=_user_id(request))
+        return Response(_ProfileSerializer(user).data)
+
+
+class PreferencesUpdateApi(APIView):
+    """Replace the listener's seed artists and genres and the explicit filter (any subset)."""
+
+    class InputSerializer(serializers.Serializer[dict[str, Any]]):
+        seed_artists = serializers.ListField(
+            child=serializers.CharField(max_length=200), required=False, max_length=50
+        )
+        seed_genres = serializers.ListField(
+            child=serializers.CharField(max_length=100), required=False, max_length=30
+        )
+        allow_explicit = serializers.BooleanField(required=False)
+
+    @extend_schema(request=InputSerializer, responses=_ProfileSerializer)
+    def post(self, request: Request) -> Response:
+        params = self.InputSerializer(data=request.data)
+        params.is_valid(raise_exception=True)
+        user = selectors.listener_get(user_id=_user_id(request))
+        try:
+            listener_preferences_update(user=user, **params.validated_data)
+        except UnknownNames as exc:
+            raise serializers.ValidationError(exc.extra["fields"]) from None
+        return Response(_ProfileSerializer(selectors.listener_get(user_id=user.pk)).data)
+
+
+class FeedbackCreateApi(APIView):
+    """Record a play, skip, like, dislike or vote (±1) on a track, alone or in a group."""
+
+    class InputSerializer(serializers.Serializer[dict[str, Any]]):
+        track = serializers.CharField(max_length=22, help_text="Spotify id")
+        kind = serializers.ChoiceField(choices=FeedbackEvent.Kind.choices)
+        value = serializers.IntegerField(required=False, default=1, min_value=-1, max_value=1)
+        group = serializers.IntegerField(required=False, min_value=1)
+
+        def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+            if attrs["kind"] == FeedbackEvent.Kind.VOTE and attrs["value"] not in (-1, 1):
+                raise serializers.ValidationError({"value": ["a vote is 1 or -1"]})
+            if attrs["kind"] != FeedbackEvent.Kind.VOTE and attrs["value"] != 1:
+                raise serializers.ValidationError({"value": ["only votes carry a value"]})
+            return attrs
+
+    class OutputSerializer(serializers.Serializer[FeedbackEvent]):
+        class Meta:
+            ref_name = "FeedbackEvent"
+
+        id = serializers.IntegerField()
+        track = serializers.CharField(source="track.spotify_id")
+        kind = serializers.CharField()
+        value = serializers.IntegerField()
+        group = serializers.IntegerField(source="group_id", allow_null=True)
+        created_at = serializers.DateTimeField()
+
+    @extend_schema(request=InputSerializer, responses={201: OutputSerializer})
+    def post(self, request: Request) -> Response:
+        params = self.InputSerializer(data=request.data)
+        params.is_valid(raise_exception=True)
+        data = params.validated_data
+        track = selectors.track_get(spotify_id=data["track"])
+        group = None
+        if "group" in data:
+            group = selectors.group_get(group_id=data["group"])
+        event = feedback_record(
+            user=selectors.listener_get(user_id=_user_id(request)),
+            track=track,
+            kind=data["kind"],
+            value=data["value"],
+            group=group,
+        )
+        return Response(self.OutputSerializer(event).data, status=201)

@@ -7,13 +7,14 @@ from dataclasses import dataclass
 from django.db.models import Count, F, Q, QuerySet, Sum
 
 from audotics.errors import NotFound
-from groups.models import Friendship
+from groups.models import Friendship, ListeningGroup
 from recommender.models import (
     Artist,
     ArtistPlayCount,
     ArtistTag,
     Genre,
     ListenerProfile,
+    ListeningEvent,
     Playlist,
     Tag,
     Track,
@@ -135,3 +136,25 @@ def track_get(*, spotify_id: str) -> Track:
     if track is None:
         raise NotFound(f"no track with Spotify id {spotify_id!r}")
     return track
+
+
+def listener_get(*, user_id: int) -> User:
+    """A user with their listener profile (created empty on first use: a new sign-up has none)."""
+    user = User.objects.select_related("profile").get(pk=user_id)
+    if not hasattr(user, "profile"):
+        ListenerProfile.objects.get_or_create(user=user)
+        user = User.objects.select_related("profile").get(pk=user_id)
+    return user
+
+
+def listener_play_total(*, user: User) -> int:
+    """Plays we know of: Last.fm play counts plus timestamped listening events."""
+    counts = ArtistPlayCount.objects.filter(user=user).aggregate(n=Sum("play_count"))["n"] or 0
+    return int(counts) + ListeningEvent.objects.filter(user=user).count()
+
+
+def group_get(*, group_id: int) -> ListeningGroup:
+    group = ListeningGroup.objects.filter(pk=group_id).first()
+    if group is None:
+        raise NotFound(f"no group {group_id}")
+    return group
