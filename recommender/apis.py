@@ -220,6 +220,9 @@ class PreferencesUpdateApi(APIView):
     """Replace the listener's seed artists and genres and the explicit filter (any subset)."""
 
     class InputSerializer(serializers.Serializer[dict[str, Any]]):
+        class Meta:
+            ref_name = "PreferencesUpdate"
+
         seed_artists = serializers.ListField(
             child=serializers.CharField(max_length=200), required=False, max_length=50
         )
@@ -244,6 +247,9 @@ class FeedbackCreateApi(APIView):
     """Record a play, skip, like, dislike or vote (±1) on a track, alone or in a group."""
 
     class InputSerializer(serializers.Serializer[dict[str, Any]]):
+        class Meta:
+            ref_name = "FeedbackCreate"
+
         track = serializers.CharField(max_length=22, help_text="Spotify id")
         kind = serializers.ChoiceField(choices=FeedbackEvent.Kind.choices)
         value = serializers.IntegerField(required=False, default=1, min_value=-1, max_value=1)

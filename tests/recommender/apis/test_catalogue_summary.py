@@ -34,3 +34,11 @@ def test_openapi_schema_and_swagger_page_are_served(anonymous_client: APIClient)
 
 def test_unknown_endpoint_is_a_404(anonymous_client: APIClient) -> None:
     assert anonymous_client.get("/api/v1/nope").status_code == 404
+
+
+def test_the_openapi_schema_is_valid_and_has_no_warnings(tmp_path: Any) -> None:
+    from django.core.management import call_command
+
+    # drf-spectacular warns (e.g. two components with one name) and --fail-on-warn raises
+    call_command("spectacular", "--validate", "--fail-on-warn", "--file", str(tmp_path / "s.yml"))
+    assert "/api/v1/feedback" in (tmp_path / "s.yml").read_text()
