@@ -48,6 +48,7 @@ class ProtocolRun:
 
     description: str
     results: dict[str, ModelResult]
+    table: str | None = None  # a protocol's own table (groups: the harmony metrics)
 
 
 Protocol = Callable[[argparse.Namespace, dict[str, BaseRecommender]], ProtocolRun]
@@ -93,11 +94,18 @@ def _run_cold_start(args: argparse.Namespace, models: dict[str, BaseRecommender]
     return ProtocolRun(f"cold-start ({args.seeds} seed items per test user) {where}", results)
 
 
-#: protocol name -> runner; register ``groups`` here when it exists.
+def _run_groups(args: argparse.Namespace, models: dict[str, BaseRecommender]) -> ProtocolRun:
+    from ml.group.evaluation import run_protocol  # it imports ml.cli: loaded on use
+
+    return run_protocol(args, models)
+
+
+#: protocol name -> runner.
 PROTOCOLS: dict[str, Protocol] = {
     "weak": _run_weak,
     "fold-in": _run_fold_in,
     "cold-start": _run_cold_start,
+    "groups": _run_groups,
 }
 
 
@@ -136,7 +144,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     evaluate.add_argument("--train", required=True, type=Path, help="HetRec folder or CSV")
     evaluate.add_argument(
-        "--test", type=Path, help="fold-in and cold-start: a folder or CSV of test users"
+        "--test", type=Path, help="fold-in, cold-start, groups: a folder or CSV of test users"
     )
     evaluate.add_argument(
         "--seeds", type=_positive_int, default=3, help="cold-start: items each test user gives"
@@ -147,6 +155,7 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--seed", type=_non_negative_int, default=7)
     evaluate.add_argument("--json", type=Path, dest="json_path", help="write results here")
     evaluate.add_argument("--tiny", action="store_true", help="small test configurations")
+    evaluate.add_argument("--policy", nargs="+", metavar="NAME", help="groups: policies to apply")
     evaluate.set_defaults(handler=_evaluate)
     content = commands.add_parser(
         "content-report", help="genre, GTZAN and mood classifiers: CV scores, tables, PNGs"
@@ -170,7 +179,7 @@ def _evaluate(args: argparse.Namespace, out: TextIO) -> int:
         raise UsageError(f"cannot load model: {exc}") from None
     run = PROTOCOLS[args.protocol](args, models)
     out.write(f"{run.description}; k={args.k}, seed={args.seed}\n")
-    out.write(format_table(list(run.results.values()), args.k) + "\n")
+    out.write((run.table or format_table(list(run.results.values()), args.k)) + "\n")
     if args.json_path is not None:
         _write_json(args, run)
     return 0

@@ -11,6 +11,7 @@ from ml.base import BaseRecommender
 MODELS: dict[str, str] = {
     "ncf": "ml.user_pref.estimator:NCFRecommender",
     "content": "ml.content.estimator:ContentRecommender",
+    "group": "ml.group.estimator:GroupRecommender",
     "popularity": "ml.peers.popularity:PopularityRecommender",
     "itemknn": "ml.peers.itemknn:ItemKNNRecommender",
     "ease": "ml.peers.ease:EASERecommender",

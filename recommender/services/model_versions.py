@@ -24,7 +24,7 @@ from recommender.models import ModelVersion
 
 #: Django-facing model names -> ``ml.models`` registry names. Any registry name is also accepted
 #: as itself (``als``, ``ease``, ...), so operators can train and serve the peers.
-ML_NAMES: dict[str, str] = {"user_preference": "ncf"}
+ML_NAMES: dict[str, str] = {"user_preference": "ncf", "group": "group"}
 
 
 class ModelNotFound(NotFound):

@@ -41,6 +41,7 @@ VALIDATION_FRACTION = 0.2
 METRICS_K = 10
 PROTOCOLS = ("weak", "fold-in")
 NO_DATA = "no listening data in the database: import it first (manage.py import_lastfm DIR)"
+GROUP_MODEL = "group"  # measured on friend groups, not per listener (see _validation_metrics)
 
 
 class TrainingFailed(ApplicationError):
@@ -69,9 +70,43 @@ def _validation_metrics(
 ) -> dict[str, float]:
     from ml.evaluation import ranking_metrics_at_k  # written beside the models; loaded on use
 
+    if ml_name == GROUP_MODEL:
+        group_metrics = _group_validation_metrics(tiny=tiny, data=data, bar=bar)
+        if group_metrics is not None:
+            return group_metrics
     train, valid = split_items_per_user(data, test_fraction=VALIDATION_FRACTION, seed=SEED)
     model = _fit(ml_name, tiny=tiny, data=train, bar=bar)
     return {k: float(v) for k, v in ranking_metrics_at_k(model, train, valid, METRICS_K).items()}
+
+
+def _group_validation_metrics(
+    *, tiny: bool, data: Interactions, bar: Progress | None = None
+) -> dict[str, float] | None:
+    """The group model is measured on ephemeral friend groups (the ``groups`` protocol):
+    group NDCG@10 and the harmony metrics of its learned policy; None without friend groups."""
+    from ml.group.evaluation import evaluate_groups, make_task
+
+    task = make_task(data, seed=SEED)
+    if not task.test_groups or not task.train_groups:
+        return None
+    model = build(GROUP_MODEL, tiny=tiny)
+    if bar is not None and hasattr(model, "on_epoch"):
+        model.on_epoch = lambda e: bar.note(f"epoch {e.epoch}, loss {e.loss:.2f}")
+    try:
+        result = evaluate_groups({GROUP_MODEL: model}, task, policy_names=(), k=METRICS_K)
+    except ModelFitError as exc:
+        raise TrainingFailed(f"{GROUP_MODEL}: {exc}") from None
+    return {k: float(v) for k, v in result[GROUP_MODEL].metrics.items()}
+
+
+def _training_data(ml_name: str) -> Interactions:
+    """The database data; the group model also reads artist and tag names, genres and moods."""
+    data = interaction_matrix_build()
+    if ml_name == GROUP_MODEL:
+        from groups.selectors import taste_vocabulary_attach
+
+        data = taste_vocabulary_attach(data=data)
+    return data
 
 
 def model_train(
@@ -82,7 +117,7 @@ def model_train(
     ``name`` is a Django-facing name (``user_preference``) or any ``ml.models`` registry name.
     """
     store_name, ml_name = model_name_resolve(name=name)
-    data = interaction_matrix_build()
+    data = _training_data(ml_name)
     _require_data(data)
     with progress_bar(total=3, desc=f"train {store_name}", enabled=progress) as bar:
         bar.step("validation fit")

@@ -1,0 +1,1 @@
+"""Services of the groups app (writes and model-backed answers), one module per sub-domain."""
