@@ -31,8 +31,7 @@ from recommender.services.imports.common import BATCH_SIZE, Progress, progress_b
 from recommender.services.model_versions import (
     ModelVersionError,
     model_store,
-    model_version_activate,
-    model_version_record,
+    model_version_promote,
 )
 from recommender.services.training import NO_DATA, SEED, VALIDATION_FRACTION, TrainingFailed
 
@@ -106,23 +105,10 @@ def content_train(
             },
         )
         bar.advance(1)
-        row = model_version_record(
-            name=STORE_NAME,
-            version=published.version,
-            manifest=published.manifest,
-            path=published.path,
-        )
         bar.step("activate and store track predictions")
         try:
-            row = model_version_activate(name=STORE_NAME, version=published.version)
+            row = model_version_promote(name=STORE_NAME, published=published)
         except ModelVersionError as exc:
-            model_version_record(
-                name=STORE_NAME,
-                version=published.version,
-                manifest=published.manifest,
-                path=published.path,
-                status=ModelVersion.Status.FAILED,
-            )
             raise TrainingFailed(exc.message) from None
         bar.advance(1)  # activation also stored every track's predicted genre and mood
     return row

@@ -17,7 +17,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from audotics.errors import ApplicationError, NotFound
-from ml.artifacts import VERSION_DIGITS, ModelStore, ModelStoreError
+from ml.artifacts import VERSION_DIGITS, ModelStore, ModelStoreError, Version
 from ml.base import ModelLoadError
 from ml.models import MODELS
 from recommender.models import ModelVersion
@@ -132,6 +132,28 @@ def model_version_activate(*, name: str, version: str) -> ModelVersion:
         assert isinstance(model, ContentRecommender), model.model_type
         track_predictions_write(model=model, version=version)
     return row
+
+
+def model_version_promote(*, name: str, published: Version) -> ModelVersion:
+    """Record a freshly published version and make it serve.
+
+    A version that cannot be activated is recorded as ``failed`` (the previous one keeps
+    serving) and the :class:`ModelVersionError` propagates.
+    """
+    model_version_record(
+        name=name, version=published.version, manifest=published.manifest, path=published.path
+    )
+    try:
+        return model_version_activate(name=name, version=published.version)
+    except ModelVersionError:
+        model_version_record(
+            name=name,
+            version=published.version,
+            manifest=published.manifest,
+            path=published.path,
+            status=ModelVersion.Status.FAILED,
+        )
+        raise
 
 
 def _rollback_target(name: str) -> str:

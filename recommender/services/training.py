@@ -29,8 +29,7 @@ from recommender.services.model_versions import (
     ModelVersionError,
     model_name_resolve,
     model_store,
-    model_version_activate,
-    model_version_record,
+    model_version_promote,
 )
 
 if TYPE_CHECKING:
@@ -137,22 +136,9 @@ def model_train(
             extra=_training_extra(ml_name, tiny=tiny, data=data),
         )
         bar.advance(1)
-    model_version_record(
-        name=store_name,
-        version=published.version,
-        manifest=published.manifest,
-        path=published.path,
-    )
     try:
-        return model_version_activate(name=store_name, version=published.version)
+        return model_version_promote(name=store_name, published=published)
     except ModelVersionError as exc:
-        model_version_record(
-            name=store_name,
-            version=published.version,
-            manifest=published.manifest,
-            path=published.path,
-            status=ModelVersion.Status.FAILED,
-        )
         raise TrainingFailed(exc.message) from None
 
 
