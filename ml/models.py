@@ -16,6 +16,7 @@ MODELS: dict[str, str] = {
     "itemknn": "ml.peers.itemknn:ItemKNNRecommender",
     "ease": "ml.peers.ease:EASERecommender",
     "als": "ml.peers.als:ALSRecommender",
+    "hybrid": "ml.hybrid.estimator:HybridRecommender",
 }
 PEERS = ("popularity", "itemknn", "ease", "als")
 

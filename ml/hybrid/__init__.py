@@ -1,0 +1,1 @@
+"""The hybrid orchestrator: context-weighted blending, confidence, explanations, online weights."""
