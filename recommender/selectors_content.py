@@ -37,20 +37,7 @@ from recommender.selectors_ml import interaction_matrix_build, model_registry
 
 CONTENT = "content"
 
-_FEATURE_FIELDS = (
-    "danceability",
-    "energy",
-    "key",
-    "loudness",
-    "mode",
-    "speechiness",
-    "acousticness",
-    "instrumentalness",
-    "liveness",
-    "valence",
-    "tempo",
-    "time_signature",
-)
+_FEATURE_FIELDS = AudioFeatureValues._fields  # the model fields have the same names
 
 
 def track_feature_rows(tracks: QuerySet[Track]) -> tuple[list[int], np.ndarray]:

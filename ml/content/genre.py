@@ -26,6 +26,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GroupKFold, GroupShuffleSplit
 
 from ml.base import ModelFitError, ModelLoadError, NotFittedError
+from ml.content.configured import ConfiguredEstimator
 from ml.content.features import FEATURES, Standardizer, TrackTable
 from ml.content.scoring import ModelScores, confusion
 
@@ -108,8 +109,10 @@ def _check_labels(x: np.ndarray, labels: np.ndarray, name: str) -> np.ndarray:
     return y
 
 
-class GenreClassifier:
+class GenreClassifier(ConfiguredEstimator):
     """An MLP genre (or sub-genre) classifier over raw FEATURES rows; see the module docstring."""
+
+    CONFIG = GenreConfig
 
     def __init__(
         self,
@@ -135,23 +138,6 @@ class GenreClassifier:
         self.validation_fraction = validation_fraction
         self.class_weight = class_weight
         self.seed = seed
-
-    def get_params(self) -> dict[str, Any]:
-        return {f.name: getattr(self, f.name) for f in fields(GenreConfig)} | {
-            "hidden": [int(h) for h in self.hidden]
-        }
-
-    @property
-    def config(self) -> GenreConfig:
-        return GenreConfig.from_dict(self.get_params())
-
-    @classmethod
-    def tiny(cls, **params: Any) -> Self:
-        return cls(**{**GenreConfig.tiny().to_dict(), **params})
-
-    @classmethod
-    def from_config(cls, config: GenreConfig) -> Self:
-        return cls(**config.to_dict())
 
     # ---- training --------------------------------------------------------------------------
     def fit(self, x_raw: np.ndarray, labels: np.ndarray, groups: np.ndarray | None = None) -> Self:

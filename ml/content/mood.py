@@ -33,6 +33,7 @@ import numpy as np
 from sklearn.model_selection import StratifiedKFold, train_test_split
 
 from ml.base import ModelFitError, ModelLoadError, NotFittedError
+from ml.content.configured import ConfiguredEstimator
 from ml.content.features import MOOD_FEATURES, MoodSet, Standardizer, columns
 from ml.content.genre import check_features, logistic_baseline
 from ml.content.scoring import ModelScores, confusion, summary
@@ -127,8 +128,10 @@ def _keras() -> Any:
     return keras
 
 
-class MoodDetector:
+class MoodDetector(ConfiguredEstimator):
     """Happy / sad / energetic / calm from audio features; see the module docstring."""
+
+    CONFIG = MoodConfig
 
     def __init__(
         self,
@@ -158,23 +161,6 @@ class MoodDetector:
         self.members = members
         self.refit = refit
         self.seed = seed
-
-    def get_params(self) -> dict[str, Any]:
-        return {f.name: getattr(self, f.name) for f in fields(MoodConfig)} | {
-            "hidden": [int(h) for h in self.hidden]
-        }
-
-    @property
-    def config(self) -> MoodConfig:
-        return MoodConfig.from_dict(self.get_params())
-
-    @classmethod
-    def tiny(cls, **params: Any) -> Self:
-        return cls(**{**MoodConfig.tiny().to_dict(), **params})
-
-    @classmethod
-    def from_config(cls, config: MoodConfig) -> Self:
-        return cls(**config.to_dict())
 
     # ---- training --------------------------------------------------------------------------
     def fit(self, x_raw: np.ndarray, labels: np.ndarray) -> Self:
