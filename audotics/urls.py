@@ -1,7 +1,9 @@
 from __future__ import annotations
 
 from django.contrib import admin
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import include, path
+from django.views.defaults import page_not_found
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from recommender import views as recommender_views
@@ -16,3 +18,16 @@ urlpatterns = [
     path("api/v1/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/v1/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger"),
 ]
+
+
+def _not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """Under ``/api/`` an unrouted URL answers the API's error shape, elsewhere the HTML page."""
+    if request.path.startswith("/api/"):
+        return JsonResponse(
+            {"code": "not_found", "message": f"no endpoint at {request.path}", "extra": {}},
+            status=404,
+        )
+    return page_not_found(request, exception)
+
+
+handler404 = _not_found

@@ -89,6 +89,18 @@ class BaseRecommender(ABC):
     def _scores_from_history(self, history: sp.csr_matrix) -> np.ndarray:
         """Dense ``len(rows) x n_items`` scores for users given by their history rows."""
 
+    def scores_for_columns(self, history: sp.csr_matrix, columns: np.ndarray) -> np.ndarray:
+        """Dense ``rows x len(columns)`` scores of the given item columns only (serving).
+
+        The same values as ``_scores_from_history(history)[:, columns]``; members of the
+        serving path override it so a request pays for a few hundred candidates, not for the
+        whole catalogue.
+        """
+        self._require_fitted()
+        history = _check_history(history, self.n_items)
+        out: np.ndarray = self._scores_from_history(history)[:, np.asarray(columns, np.int64)]
+        return out
+
     def _scores_for_users(self, rows: np.ndarray) -> np.ndarray:
         """Scores for known users (by row index); models with learned user state override."""
         return self._scores_from_history(self.train_matrix_[rows])

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any, cast
 
+from django.http import QueryDict
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.permissions import AllowAny
@@ -25,6 +26,29 @@ from recommender.services.listeners import (
 AUDIO_FIELDS = [
     f for f in AudioFeatures._meta.get_fields() if f.concrete and f.name not in ("id", "track")
 ]
+
+
+class QueryParams(serializers.Serializer[dict[str, Any]]):
+    """Query parameters read strictly: each at most once, and blank only where text may be blank.
+
+    DRF reads a query string like an HTML form: a repeated parameter silently keeps its last
+    value and a blank optional one (``?n=``) counts as absent. An API client that sends either
+    has a bug, so both are field errors here instead of a quiet default.
+    """
+
+    def to_internal_value(self, data: Any) -> dict[str, Any]:
+        if isinstance(data, QueryDict):
+            errors: dict[str, list[str]] = {}
+            for name, field in self.fields.items():
+                values = data.getlist(name)
+                if len(values) > 1 and not isinstance(field, serializers.ListField):
+                    errors[name] = ["Give this parameter at most once."]
+                elif values == [""] and not getattr(field, "allow_blank", False):
+                    errors[name] = ["This field may not be blank."]
+            if errors:
+                raise serializers.ValidationError(errors)
+        validated: dict[str, Any] = super().to_internal_value(data)
+        return validated
 
 
 class CatalogueSummaryApi(APIView):
@@ -73,10 +97,23 @@ class _TrackSerializer(serializers.Serializer[Track]):
 class TrackListApi(APIView):
     """Search the catalogue by name, artist or album; filter by genre and mood."""
 
-    class InputSerializer(serializers.Serializer[dict[str, Any]]):
+    pagination_class = Pagination  # the schema documents limit/offset and the paged envelope
+
+    class InputSerializer(QueryParams):
         q = serializers.CharField(required=False, allow_blank=True, max_length=200, default="")
-        genre = serializers.CharField(required=False, max_length=100)
-        mood = serializers.ChoiceField(required=False, choices=Mood.choices)
+        # Blank means "no filter" (what a search form sends for "any").
+        genre = serializers.CharField(required=False, allow_blank=True, max_length=100)
+        mood = serializers.ChoiceField(required=False, allow_blank=True, choices=Mood.choices)
+        # Read by the paginator, which would silently fall back on a bad value: reject it here.
+        limit = serializers.IntegerField(
+            required=False,
+            min_value=1,
+            max_value=Pagination.max_limit,
+            help_text=f"page size, {Pagination.default_limit} by default",
+        )
+        offset = serializers.IntegerField(
+            required=False, min_value=0, help_text="index of the first result"
+        )
 
     class OutputSerializer(_TrackSerializer):
         class Meta:
@@ -88,10 +125,10 @@ class TrackListApi(APIView):
         params.is_valid(raise_exception=True)
         tracks = selectors.track_list(
             query=params.validated_data["q"].strip(),
-            genre=params.validated_data.get("genre"),
-            mood=params.validated_data.get("mood"),
+            genre=params.validated_data.get("genre") or None,
+            mood=params.validated_data.get("mood") or None,
         )
-        paginator = Pagination()
+        paginator = self.pagination_class()
         page = paginator.paginate_queryset(tracks, request, view=self)
         return paginator.get_paginated_response(
             self.OutputSerializer(cast(Any, page), many=True).data
@@ -134,10 +171,10 @@ class TrackDetailApi(APIView):
 class TrackSimilarApi(APIView):
     """The tracks nearest to one track by the content model, with optional filters."""
 
-    class InputSerializer(serializers.Serializer[dict[str, Any]]):
+    class InputSerializer(QueryParams):
         n = serializers.IntegerField(required=False, min_value=1, max_value=100, default=10)
-        genre = serializers.CharField(required=False, max_length=100)
-        mood = serializers.ChoiceField(required=False, choices=Mood.choices)
+        genre = serializers.CharField(required=False, allow_blank=True, max_length=100)
+        mood = serializers.ChoiceField(required=False, allow_blank=True, choices=Mood.choices)
         tempo_min = serializers.FloatField(required=False, min_value=0, max_value=300)
         tempo_max = serializers.FloatField(required=False, min_value=0, max_value=300)
         exclude_same_artist = serializers.BooleanField(required=False, default=False)
@@ -166,8 +203,8 @@ class TrackSimilarApi(APIView):
             exclude_artists=frozenset({track.artist.name_key})
             if data["exclude_same_artist"]
             else frozenset(),
-            genre=data.get("genre"),
-            mood=data.get("mood"),
+            genre=data.get("genre") or None,
+            mood=data.get("mood") or None,
             tempo_min=data.get("tempo_min"),
             tempo_max=data.get("tempo_max"),
         )

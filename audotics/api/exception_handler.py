@@ -14,14 +14,38 @@ from rest_framework.views import exception_handler as drf_exception_handler
 from audotics.errors import ApplicationError
 
 
+def _messages(detail: Any, where: str = "") -> list[str]:
+    """Readable messages of one field's error detail, however nested.
+
+    A list item's or nested field's errors (``{0: ["This field may not be blank."]}`` from a
+    ``ListField``, ``[{}, {"name": [...]}]`` from a nested list) say where: ``"0: ..."``,
+    ``"1.name: ..."``, instead of leaking the dict's repr.
+    """
+    if isinstance(detail, dict):
+        return [
+            message
+            for key, value in detail.items()
+            for message in _messages(value, f"{where}.{key}" if where else str(key))
+        ]
+    if isinstance(detail, list):
+        return [
+            message
+            for index, item in enumerate(detail)
+            for message in _messages(
+                item,
+                (f"{where}.{index}" if where else str(index))
+                if isinstance(item, (dict, list))
+                else where,
+            )
+        ]
+    return [f"{where}: {detail}" if where else str(detail)]
+
+
 def _fields(detail: Any) -> dict[str, list[str]]:
     if isinstance(detail, dict):
-        return {
-            str(key): [str(m) for m in (value if isinstance(value, list) else [value])]
-            for key, value in detail.items()
-        }
-    messages = detail if isinstance(detail, list) else [detail]
-    return {"non_field_errors": [str(m) for m in messages]}
+        fields = {str(key): _messages(value) for key, value in detail.items()}
+        return {key: messages for key, messages in fields.items() if messages}
+    return {"non_field_errors": _messages(detail)}
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:

@@ -16,7 +16,7 @@ from audotics.settings.components.database import database_settings
 from audotics.settings.components.logging import logging_settings
 from audotics.settings.components.redis import cache_settings, channel_layer_settings
 from audotics.settings.components.spotify import *  # noqa: F403  (the SPOTIFY_* settings)
-from audotics.settings.env import env_bool, env_list, env_secret, env_str, env_url
+from audotics.settings.env import env_bool, env_int, env_list, env_secret, env_str, env_url
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = Path(env_str("AUDOTICS_VAR_DIR") or BASE_DIR / "var")
@@ -125,6 +125,12 @@ SPECTACULAR_SETTINGS = drf.SPECTACULAR_SETTINGS
 
 LOGIN_URL = "/admin/login/"
 LOGGING = logging_settings(env_str("LOG_LEVEL") or "INFO")
+
+# Serving: how long a listener's or group's recommendations stay cached (0: never), and the
+# online bandit's exploration rate and step size.
+RECOMMENDATIONS_CACHE_SECONDS = env_int("AUDOTICS_RECS_CACHE_SECONDS", 300, minimum=0)
+HYBRID_BANDIT_EXPLORE = env_int("HYBRID_BANDIT_EXPLORE_PERCENT", 10, minimum=0) / 100
+HYBRID_BANDIT_LEARNING_RATE = 0.1
 
 # Machine learning: the versioned model store (rule 20).
 ML_STORE_DIR = Path(env_str("AUDOTICS_MODEL_STORE") or VAR_DIR / "models")

@@ -13,3 +13,5 @@ CELERY_TASK_EAGER_PROPAGATES = True
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     DATABASES["default"]["TEST"] = {"NAME": None}  # in-memory test database
 LOGGING = {"version": 1, "disable_existing_loggers": False}
+# Deterministic serving: no exploratory blend weights in tests.
+HYBRID_BANDIT_EXPLORE = 0.0

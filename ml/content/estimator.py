@@ -320,6 +320,33 @@ class ContentRecommender(BaseRecommender):
         )
         return scores.astype(np.float32)
 
+    def scores_for_columns(self, history: sp.csr_matrix, columns: np.ndarray) -> np.ndarray:
+        self._require_fitted()
+        history = sp.csr_matrix(history)
+        columns = np.asarray(columns, np.int64)
+        s_tag = self._similarity_columns(history, self.item_tags_, columns)
+        s_audio = self._similarity_columns(history, self.item_audio_, columns)
+        slot = np.where(np.diff(history.indptr) <= self.cold_start_seeds, SHORT, LONG)
+        w = self.weights_[slot]
+        scores: np.ndarray = (
+            w[:, [0]] * s_tag + w[:, [1]] * s_audio + w[:, [2]] * self.item_pop_[None, columns]
+        )
+        return scores.astype(np.float32)
+
+    @staticmethod
+    def _similarity_columns(
+        history: sp.csr_matrix, vectors: sp.csr_matrix | np.ndarray, columns: np.ndarray
+    ) -> np.ndarray:
+        """:meth:`_similarity` restricted to the item rows ``columns`` of ``vectors``."""
+        h = sp.csr_matrix(history, dtype=np.float32, copy=True)
+        h.data = np.log1p(np.maximum(h.data, 0.0))
+        profile = h @ vectors
+        if sp.issparse(profile):
+            profile = profile.toarray()
+        profile = _unit_dense(np.asarray(profile, np.float32))
+        scores = vectors[columns] @ profile.T
+        return np.asarray(scores, np.float32).T
+
     def scores_from_history(self, history: sp.csr_matrix) -> np.ndarray:
         """Dense scores over every item for each history row (no items excluded)."""
         self._require_fitted()

@@ -48,14 +48,30 @@ def seen_mask_rows(history: sp.csr_matrix) -> tuple[np.ndarray, np.ndarray]:
     return rows, history.indices
 
 
-def normalise(scores: np.ndarray, history: sp.csr_matrix, candidates: int) -> np.ndarray:
+def seen_in_columns(history: sp.csr_matrix, columns: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`seen_mask_rows` expressed as positions in ``columns`` (items outside are dropped)."""
+    position = np.full(history.shape[1], -1, np.int64)
+    position[np.asarray(columns, np.int64)] = np.arange(len(columns))
+    rows, cols = seen_mask_rows(history)
+    pos = position[cols]
+    keep = pos >= 0
+    return rows[keep], pos[keep]
+
+
+def normalise(
+    scores: np.ndarray,
+    history: sp.csr_matrix,
+    candidates: int,
+    seen: tuple[np.ndarray, np.ndarray] | None = None,
+) -> np.ndarray:
     """Per-row z-scores over the row's top ``candidates`` unseen items, floored at the last one.
 
     Seen items keep a finite (floored) value so ``exclude_seen=False`` still ranks them.
+    ``seen`` gives the seen cells when ``scores`` covers only some columns (serving).
     """
     s = np.asarray(scores, dtype=np.float32)
     masked = s.copy()
-    masked[seen_mask_rows(history)] = -np.inf
+    masked[seen_mask_rows(history) if seen is None else seen] = -np.inf
     c = max(1, min(candidates, s.shape[1]))
     top = -np.partition(-masked, c - 1, axis=1)[:, :c]
     top = np.where(np.isfinite(top), top, np.nan)

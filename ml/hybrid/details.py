@@ -12,6 +12,7 @@ when none co-occurs) and ``fallback``. When a user's best confidence is below th
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -19,7 +20,7 @@ import scipy.sparse as sp
 
 from ml.base import _check_history
 from ml.hybrid import calibration
-from ml.hybrid.blend import AGREEMENT_TOP, seen_mask_rows
+from ml.hybrid.blend import AGREEMENT_TOP, seen_in_columns, seen_mask_rows
 
 if TYPE_CHECKING:
     from ml.hybrid.estimator import HybridRecommender
@@ -31,8 +32,12 @@ def recommend_with_details(
     n: int = 10,
     context: Mapping[str, Any] | None = None,
     weights: Mapping[str, float] | None = None,
+    columns: np.ndarray | None = None,
 ) -> list[list[dict[str, Any]]]:
     """Details for known users (raw ids) or for history rows over the item index (fold-in).
+
+    ``columns`` restricts the ranking to those item columns (the serving path's retrieved
+    candidates): members score and are normalised over them only.
 
     ``context`` may carry ``cold_start`` (use the shortest-history weights) and ``group_size``
     (echoed for the bandit's bucket; the offline weights do not depend on it); ``weights``
@@ -46,15 +51,24 @@ def recommend_with_details(
         history = _check_history(users, model.n_items)
     else:
         history = sp.csr_matrix(model.train_matrix_[model.user_rows(users)], dtype=np.float32)
-    z = model.member_scores(history)
+    if columns is None:
+        space = np.arange(model.n_items)
+        z = model.member_scores(history)
+        seen = seen_mask_rows(history)
+    else:
+        space = np.asarray(columns, np.int64)
+        if not len(space):
+            return [[] for _ in range(history.shape[0])]
+        z = model.member_scores_for_columns(history, space)
+        seen = seen_in_columns(history, space)
     w = model.row_weights(np.diff(history.indptr), context, weights)
     parts = np.einsum("um,mui->mui", w, z)
     blended = parts.sum(axis=0)
     masked = blended.copy()
-    masked[seen_mask_rows(history)] = -np.inf
+    masked[seen] = -np.inf
     member_masked = z.copy()
-    member_masked[:, *seen_mask_rows(history)] = -np.inf
-    a = min(AGREEMENT_TOP, model.n_items) - 1
+    member_masked[:, *seen] = -np.inf
+    a = min(AGREEMENT_TOP, len(space)) - 1
     top_z = -np.partition(-member_masked, a, axis=2)[:, :, a]
     out = []
     for u in range(history.shape[0]):
@@ -64,16 +78,16 @@ def recommend_with_details(
         )
         fallback = not len(cols) or float(confidence.max()) < model.fallback_threshold
         if fallback:
-            popular = np.where(np.isfinite(masked[u]), model.item_popularity_, -np.inf)
+            popular = np.where(np.isfinite(masked[u]), model.item_popularity_[space], -np.inf)
             cols = _top(popular, n)
             confidence = _confidence(
                 model, blended[u], masked[u], cols, z[:, u], top_z[:, u], history[u]
             )
-        because = [None] * len(cols) if fallback else _because(model, history[u], cols)
+        because = [None] * len(cols) if fallback else _because(model, history[u], space[cols])
         out.append(
             [
                 {
-                    "item": model.item_ids_[c].item(),
+                    "item": model.item_ids_[space[c]].item(),
                     "score": float(blended[u, c]),
                     "parts": {
                         name: float(parts[m, u, c]) for m, name in enumerate(model.member_names)
@@ -133,3 +147,75 @@ def _because(model: HybridRecommender, history: sp.csr_matrix, cols: np.ndarray)
     sim /= norms[mine][:, None] * norms[cols][None, :] + 1e-9
     best = sim.argmax(axis=0)
     return [model.item_ids_[mine[b]].item() if sim[b, k] > 0 else None for k, b in enumerate(best)]
+
+
+@dataclass
+class Prepared:
+    """One listener's per-history work for :func:`details_prepared`, reusable across requests.
+
+    Everything here depends only on the history row and the candidate columns, so the serving
+    path computes it once per listener state; a request then only blends with the current
+    (online) weights, masks exclusions and explains the top items.
+    """
+
+    history: sp.csr_matrix  # one row
+    space: np.ndarray  # candidate item columns
+    z: np.ndarray  # members x candidates (normalised member scores)
+    seen: np.ndarray  # positions in ``space`` that the history holds
+    because: list[Any] = field(default_factory=list)  # per position: raw id or None
+
+
+def prepare_row(model: HybridRecommender, history: sp.csr_matrix, columns: np.ndarray) -> Prepared:
+    """Member scores, seen positions and "because" items of one history row over ``columns``."""
+    model._require_fitted()
+    history = sp.csr_matrix(history, dtype=np.float32)
+    space = np.asarray(columns, np.int64)
+    z = model.member_scores_for_columns(history, space)[:, 0, :]
+    seen = seen_in_columns(history, space)[1]
+    return Prepared(history, space, z, seen, _because(model, history, space))
+
+
+def details_prepared(
+    model: HybridRecommender,
+    prep: Prepared,
+    n: int = 10,
+    context: Mapping[str, Any] | None = None,
+    weights: Mapping[str, float] | None = None,
+    exclude: np.ndarray | None = None,
+) -> list[dict[str, Any]]:
+    """:func:`recommend_with_details` for a prepared row; ``exclude`` are item columns to drop."""
+    if n < 1:
+        raise ValueError(f"n must be at least 1, got {n}")
+    if not len(prep.space):
+        return []
+    w = model.row_weights(np.array([prep.history.nnz]), context, weights)[0]
+    parts = w[:, None] * prep.z
+    blended = parts.sum(axis=0)
+    unseen = blended.copy()
+    unseen[prep.seen] = -np.inf
+    member_masked = prep.z.copy()
+    member_masked[:, prep.seen] = -np.inf
+    a = min(AGREEMENT_TOP, len(prep.space)) - 1
+    top_z = -np.partition(-member_masked, a, axis=1)[:, a]
+    masked = unseen.copy()
+    if exclude is not None and len(exclude):
+        masked[np.isin(prep.space, exclude)] = -np.inf
+    cols = _top(masked, n)
+    confidence = _confidence(model, blended, unseen, cols, prep.z, top_z, prep.history)
+    fallback = not len(cols) or float(confidence.max()) < model.fallback_threshold
+    if fallback:
+        popular = np.where(np.isfinite(masked), model.item_popularity_[prep.space], -np.inf)
+        cols = _top(popular, n)
+        confidence = _confidence(model, blended, unseen, cols, prep.z, top_z, prep.history)
+    return [
+        {
+            "item": model.item_ids_[prep.space[c]].item(),
+            "score": float(blended[c]),
+            "parts": {name: float(parts[m, c]) for m, name in enumerate(model.member_names)},
+            "confidence": float(confidence[k]),
+            "because": None if fallback else prep.because[c],
+            "top_member": model.member_names[int(np.argmax(parts[:, c]))],
+            "fallback": fallback,
+        }
+        for k, c in enumerate(cols.tolist())
+    ]

@@ -30,7 +30,7 @@ updates live in :mod:`ml.hybrid.bandit`.
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Self
 
@@ -47,6 +47,7 @@ from ml.hybrid.blend import (
     bucket_of,
     normalise,
     search_shrunk_weights,
+    seen_in_columns,
 )
 
 DEFAULT_MEMBERS = ("ncf", "ease", "als", "itemknn", "content")
@@ -114,6 +115,11 @@ class HybridRecommender(BaseRecommender):
         self.search_rounds = search_rounds
         self.fallback_threshold = fallback_threshold
         self.seed = seed
+        #: Called with (name, member) before each member is fitted, e.g. to hand the content
+        #: member the database's catalogue; not a hyperparameter.
+        self.prepare_member: Callable[[str, BaseRecommender], None] | None = None
+        #: Called with a short text at each fitting step (progress bars).
+        self.on_step: Callable[[str], None] | None = None
 
     @classmethod
     def tiny(cls, **params: Any) -> Self:
@@ -146,7 +152,14 @@ class HybridRecommender(BaseRecommender):
             **(self.member_params or {}).get(name, {}),
             **extra,
         }
-        return build(name, tiny=self.tiny_members, **params)
+        member = build(name, tiny=self.tiny_members, **params)
+        if self.prepare_member is not None:
+            self.prepare_member(name, member)
+        return member
+
+    def _step(self, text: str) -> None:
+        if self.on_step is not None:
+            self.on_step(text)
 
     # ---- fitting -----------------------------------------------------------------------------
     def _fit(self, data: Interactions) -> None:
@@ -164,15 +177,18 @@ class HybridRecommender(BaseRecommender):
                 train, test_fraction=self.validation_fraction, seed=self.seed
             )
             if inner_valid.matrix.nnz > 0:
-                inner = {
-                    n: self._build_member(n, **_inner_params(n)).fit(inner_train) for n in names
-                }
+                inner = {}
+                for n in names:
+                    self._step(f"validation fit: {n}")
+                    inner[n] = self._build_member(n, **_inner_params(n)).fit(inner_train)
+                self._step("learning the blend weights and the calibration")
                 valid = self._validation_set(inner, inner_train.matrix, inner_valid.matrix)
                 self._learn_weights(valid)
                 self._learn_calibration(valid)
         self.members_: dict[str, BaseRecommender] = {}
         self.member_fit_seconds_: dict[str, float] = {}
         for n in names:
+            self._step(f"final fit: {n}")
             start = time.perf_counter()
             self.members_[n] = self._build_member(n, **_final_params(n, inner.get(n))).fit(train)
             self.member_fit_seconds_[n] = time.perf_counter() - start
@@ -306,6 +322,28 @@ class HybridRecommender(BaseRecommender):
         self._require_fitted()
         return self._normalised(self.members_, sp.csr_matrix(history, dtype=np.float32))
 
+    def member_scores_for_columns(self, history: sp.csr_matrix, columns: np.ndarray) -> np.ndarray:
+        """:meth:`member_scores` over the item columns ``columns`` only (members x rows x cols).
+
+        Each member is normalised over its top items *among these columns*: the serving path
+        ranks a few hundred retrieved candidates, never the whole catalogue.
+        """
+        self._require_fitted()
+        history = sp.csr_matrix(history, dtype=np.float32)
+        columns = np.asarray(columns, np.int64)
+        seen = seen_in_columns(history, columns)
+        return np.stack(
+            [
+                normalise(
+                    self.members_[n].scores_for_columns(history, columns),
+                    history,
+                    self.candidates,
+                    seen=seen,
+                )
+                for n in self.member_names
+            ]
+        )
+
     def _scores_from_history(self, history: sp.csr_matrix) -> np.ndarray:
         z = self.member_scores(history)
         w = self.row_weights(np.diff(history.indptr))
@@ -326,12 +364,15 @@ class HybridRecommender(BaseRecommender):
         n: int = 10,
         context: Mapping[str, Any] | None = None,
         weights: Mapping[str, float] | None = None,
+        columns: np.ndarray | None = None,
     ) -> list[list[dict[str, Any]]]:
         """Per user, ``n`` dicts ``{item, score, parts, confidence, because, top_member,
         fallback}``; see :func:`ml.hybrid.details.recommend_with_details`."""
         from ml.hybrid.details import recommend_with_details
 
-        return recommend_with_details(self, users, n=n, context=context, weights=weights)
+        return recommend_with_details(
+            self, users, n=n, context=context, weights=weights, columns=columns
+        )
 
     # ---- persistence -------------------------------------------------------------------------
     def _state(self) -> dict[str, np.ndarray]:

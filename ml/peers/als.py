@@ -99,6 +99,16 @@ class ALSRecommender(BaseRecommender):
         users = self._solve_users(confidence, np.arange(history.shape[0]))
         return np.asarray(users @ self.item_factors_.T, dtype=np.float32)
 
+    def user_vectors(self, history: sp.csr_matrix) -> np.ndarray:
+        """Fold-in user factors (rows x factors) of history rows: the retrieval vectors."""
+        self._require_fitted()
+        confidence = self.weighting_.transform(sp.csr_matrix(history, dtype=np.float32))
+        return self._solve_users(confidence, np.arange(history.shape[0]))
+
+    def scores_for_columns(self, history: sp.csr_matrix, columns: np.ndarray) -> np.ndarray:
+        users = self.user_vectors(history)
+        return np.asarray(users @ self.item_factors_[np.asarray(columns)].T, dtype=np.float32)
+
     def _state(self) -> dict[str, np.ndarray]:
         return {
             "user_factors": self.user_factors_,

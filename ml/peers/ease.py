@@ -65,6 +65,28 @@ class EASERecommender(BaseRecommender):
         scores[:, self.active_items_] = weighted.tocsr() @ self.weights_
         return scores
 
+    def scores_for_columns(self, history: sp.csr_matrix, columns: np.ndarray) -> np.ndarray:
+        """Gathers only the history rows x candidate columns of the weight matrix."""
+        self._require_fitted()
+        columns = np.asarray(columns, np.int64)
+        position = np.full(len(self.item_ids_), -1, np.int64)
+        position[self.active_items_] = np.arange(len(self.active_items_))
+        weighted = sp.csr_matrix(self.weighting_.transform(history), dtype=np.float32)
+        rows_pos = position[weighted.indices]
+        keep = rows_pos >= 0
+        col_pos = position[columns]
+        out = np.zeros((history.shape[0], len(columns)), dtype=np.float32)
+        live = col_pos >= 0
+        if not live.any() or not keep.any():
+            return out
+        block = self.weights_[np.ix_(rows_pos[keep], col_pos[live])]
+        row_of = np.repeat(np.arange(history.shape[0]), np.diff(weighted.indptr))[keep]
+        contrib = block * weighted.data[keep][:, None]
+        summed = np.zeros((history.shape[0], int(live.sum())), dtype=np.float32)
+        np.add.at(summed, row_of, contrib)
+        out[:, live] = summed
+        return out
+
     def _state(self) -> dict[str, np.ndarray]:
         return {
             "active_items": self.active_items_,

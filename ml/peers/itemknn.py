@@ -59,6 +59,17 @@ class ItemKNNRecommender(BaseRecommender):
         weighted = self.weighting_.transform(history)
         return np.asarray((weighted @ self.similarity_).toarray(), dtype=np.float32)
 
+    def scores_for_columns(self, history: sp.csr_matrix, columns: np.ndarray) -> np.ndarray:
+        """Only the similarity rows of the history items and the candidate columns."""
+        self._require_fitted()
+        weighted = sp.csr_matrix(self.weighting_.transform(history), dtype=np.float32)
+        items, compact = np.unique(weighted.indices, return_inverse=True)
+        narrow = sp.csr_matrix(
+            (weighted.data, compact.ravel(), weighted.indptr), shape=(history.shape[0], len(items))
+        )
+        block = self.similarity_[items][:, np.asarray(columns, np.int64)]
+        return np.asarray((narrow @ block).toarray(), dtype=np.float32)
+
     def _state(self) -> dict[str, np.ndarray]:
         s = self.similarity_
         return {

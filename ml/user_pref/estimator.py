@@ -135,6 +135,7 @@ class NCFRecommender(BaseRecommender):
         self._set_item_features(data)
         n_features = self.item_features_.shape[1]
         self._item_cache: tuple[Any, ...] | None = None
+        self._numpy_cache: dict[str, np.ndarray] | None = None
         if config.validation_fraction == 0:
             torch.manual_seed(config.seed)
             self.network_ = NeuMF(config, self.n_items, n_features)
@@ -159,6 +160,7 @@ class NCFRecommender(BaseRecommender):
         refit = replace(config, epochs=best, validation_fraction=0.0)
         self._train(self.network_, self.train_matrix_, None, refit)
         self._item_cache = None
+        self._numpy_cache = None
 
     def _set_item_features(self, data: Interactions) -> None:
         """Keep the most common tags as item side features (tf-idf style, unit rows)."""
@@ -249,8 +251,10 @@ class NCFRecommender(BaseRecommender):
         if len(users) == 0:
             return 0.0
         self._item_cache = None
+        self._numpy_cache = None
         ids, _ = self.recommend_from_history(inputs[users], n=k)
         self._item_cache = None
+        self._numpy_cache = None
         cols = self.item_columns(ids.ravel()).reshape(ids.shape)
         return accuracy_at_k(cols, held_out[users], k)["ndcg"]
 
@@ -290,6 +294,68 @@ class NCFRecommender(BaseRecommender):
                 )
                 scores = self.network_.score_all(user_gmf, user_mlp, item_gmf, item_mlp, item_bias)
                 out[start : start + SCORE_BATCH] = scores.numpy()
+        return out
+
+    def _numpy_weights(self) -> dict[str, np.ndarray]:
+        """The network's serving weights as numpy arrays (item vectors precomputed), cached."""
+        cached: dict[str, np.ndarray] | None = getattr(self, "_numpy_cache", None)
+        if cached is not None:
+            return cached
+        import torch
+
+        net = self.network_
+        item_gmf, item_mlp, item_bias = self._item_vectors()
+        encoder = net.item_gmf.weight if self.config.tie_embeddings else net.history_items
+
+        def arr(t: Any) -> np.ndarray:
+            return np.ascontiguousarray(t.detach().numpy(), dtype=np.float32)
+
+        with torch.no_grad():
+            cache = {
+                "encoder": arr(encoder),
+                "features": arr(net.history_features.weight.T),
+                "user_bias": arr(net.user_bias),
+                "user_mlp_w": arr(net.user_mlp.weight.T),
+                "user_mlp_b": arr(net.user_mlp.bias),
+                "item_gmf": arr(item_gmf * net.predict_gmf.weight[0][None, :]),
+                "item_mlp_in": arr(net.mlp_item_in(item_mlp)),
+                "item_bias": arr(item_bias),
+                "mlp_user_in": arr(net.mlp_user_in.weight.T),
+                "predict_mlp": arr(net.predict_mlp.weight[0]),
+            }
+            for k, layer in enumerate(net.mlp_layers):
+                cache[f"layer{k}_w"] = arr(layer.weight.T)
+                cache[f"layer{k}_b"] = arr(layer.bias)
+        self._numpy_cache = cache
+        return cache
+
+    def user_vectors(self, history: sp.csr_matrix) -> tuple[np.ndarray, np.ndarray]:
+        """GMF and MLP user vectors of history rows (numpy; sparse history, no dense row)."""
+        self._require_fitted()
+        w = self._numpy_weights()
+        x = normalise_rows(sp.csr_matrix(history, dtype=np.float32), self.input_weighting)
+        z = np.asarray(x @ w["encoder"], np.float32)
+        z += np.asarray(self._history_features(x) @ w["features"], np.float32) + w["user_bias"]
+        gmf = np.tanh(z)
+        mlp = np.maximum(gmf @ w["user_mlp_w"] + w["user_mlp_b"], 0.0)
+        return gmf, mlp
+
+    def scores_for_columns(self, history: sp.csr_matrix, columns: np.ndarray) -> np.ndarray:
+        """The NeuMF logits of the candidate columns in numpy, one pass per request."""
+        w = self._numpy_weights()
+        columns = np.asarray(columns, np.int64)
+        gmf, mlp = self.user_vectors(history)
+        scores = gmf @ w["item_gmf"][columns].T
+        hidden = np.maximum(
+            (mlp @ w["mlp_user_in"])[:, None, :] + w["item_mlp_in"][columns][None, :, :], 0.0
+        )
+        k = 0
+        while f"layer{k}_w" in w:
+            hidden = np.maximum(hidden @ w[f"layer{k}_w"] + w[f"layer{k}_b"], 0.0)
+            k += 1
+        out: np.ndarray = (scores + hidden @ w["predict_mlp"] + w["item_bias"][columns]).astype(
+            np.float32
+        )
         return out
 
     # ---- persistence -----------------------------------------------------------------------
@@ -340,6 +406,7 @@ class NCFRecommender(BaseRecommender):
         network.eval()
         self.network_ = network
         self._item_cache = None
+        self._numpy_cache = None
         history = folder / HISTORY_FILE
         if history.exists():
             self.training_log_ = [EpochLog(**e) for e in json.loads(history.read_text())]

@@ -8,6 +8,6 @@ correlated subqueries that only run for the rows on the page.
 
 from __future__ import annotations
 
-from recommender.admin import catalogue, common, operations, users
+from recommender.admin import catalogue, common, operations, serving, users
 
-__all__ = ["catalogue", "common", "operations", "users"]
+__all__ = ["catalogue", "common", "operations", "serving", "users"]

@@ -24,6 +24,7 @@ from recommender.models.listening import (
     UserTagAssignment,
 )
 from recommender.models.model_versions import ModelVersion
+from recommender.models.serving import BanditSnapshot, BanditState, CurationRule
 from recommender.models.users import ListenerProfile, User
 
 __all__ = [
@@ -31,6 +32,9 @@ __all__ = [
     "ArtistPlayCount",
     "ArtistTag",
     "AudioFeatures",
+    "BanditSnapshot",
+    "BanditState",
+    "CurationRule",
     "FeedbackEvent",
     "Genre",
     "ImportRun",

@@ -10,6 +10,8 @@ from audotics.errors import ApplicationError, PermissionDenied
 from groups.models import ListeningGroup
 from ml.data.names import normalize_name
 from recommender.models import Artist, FeedbackEvent, Genre, ListenerProfile, Track, User
+from recommender.serving.learning import feedback_learn
+from recommender.serving.state import listener_generation_bump_on_commit
 
 
 class UnknownNames(ApplicationError):
@@ -74,6 +76,7 @@ def listener_preferences_update(
         profile.seed_artists.set(artists)
     if genres is not None:
         profile.seed_genres.set(genres)
+    listener_generation_bump_on_commit(user_id=user.pk)
     return profile
 
 
@@ -92,4 +95,5 @@ def feedback_record(
     event = FeedbackEvent(user=user, track=track, kind=kind, value=value, group=group)
     event.full_clean()
     event.save()
+    feedback_learn(event=event)
     return event

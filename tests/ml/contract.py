@@ -97,6 +97,17 @@ class RecommenderContract:
         if self.recovers_withheld:
             assert top_new.tolist() == top_known.tolist()
 
+    def test_scores_for_columns_match_full_scores(
+        self, fitted: BaseRecommender, checkerboard: Checkerboard
+    ) -> None:
+        history = checkerboard.data.matrix
+        columns = np.array([fitted.n_items - 1, 0, 2], dtype=np.int64)[: fitted.n_items]
+
+        restricted = fitted.scores_for_columns(history, columns)
+
+        full = fitted._scores_from_history(history)
+        np.testing.assert_allclose(restricted, full[:, columns], rtol=1e-4, atol=1e-5)
+
     # ---- shapes and filters ----------------------------------------------------------------
     def test_recommend_batch_shape_and_order(
         self, fitted: BaseRecommender, checkerboard: Checkerboard

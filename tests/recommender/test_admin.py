@@ -17,6 +17,9 @@ from django.utils import timezone
 from groups.models import Friendship, ListeningGroup, Membership
 from recommender.models import (
     ArtistTag,
+    BanditSnapshot,
+    BanditState,
+    CurationRule,
     FeedbackEvent,
     Genre,
     ImportRun,
@@ -104,6 +107,13 @@ def catalogue() -> dict[str, Any]:
             started_at=timezone.now() - dt.timedelta(seconds=5),
             finished_at=timezone.now(),
         ),
+        "curation_rule": CurationRule.objects.create(action="boost", track=track, amount=0.5),
+        "bandit_state": BanditState.objects.create(
+            model_version="0001", state={"weights": {}}, updates=3
+        ),
+        "bandit_snapshot": BanditSnapshot.objects.create(
+            model_version="0001", state={"weights": {}}, reason="pop test"
+        ),
         "model_version": ModelVersion.objects.create(
             name="popularity",
             version="0001",
@@ -151,7 +161,11 @@ def test_change_page_answers_for_an_existing_row(
 @pytest.mark.parametrize(
     "model",
     # audit rows and model output: nobody adds them by hand
-    [m for m in MODELS if m not in (ImportRun, ModelVersion, TrackPrediction)],
+    [
+        m
+        for m in MODELS
+        if m not in (ImportRun, ModelVersion, TrackPrediction, BanditState, BanditSnapshot)
+    ],
     ids=lambda m: m._meta.label,
 )
 def test_add_page_answers(admin_client: Client, model: type[models.Model]) -> None:

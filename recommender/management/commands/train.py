@@ -10,6 +10,8 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from audotics.errors import ApplicationError
 from recommender.services.content import STORE_NAME as CONTENT
 from recommender.services.content import content_train
+from recommender.services.hybrid import STORE_NAME as HYBRID
+from recommender.services.hybrid import hybrid_train
 from recommender.services.model_versions import model_name_resolve, model_store
 from recommender.services.training import model_train
 
@@ -23,7 +25,10 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
             "model",
-            help="user_preference (alias ncf), content, or a peer: popularity, itemknn, ease, als",
+            help=(
+                "user_preference (alias ncf), content, group, hybrid, "
+                "or a peer: popularity, itemknn, ease, als"
+            ),
         )
         parser.add_argument("--tiny", action="store_true", help="the small test configuration")
         parser.add_argument("--no-progress", action="store_true", help="do not draw a progress bar")
@@ -46,7 +51,7 @@ class Command(BaseCommand):
                 return
         try:
             store_name, _ = model_name_resolve(name=options["model"])
-            train = content_train if store_name == CONTENT else model_train
+            train = {CONTENT: content_train, HYBRID: hybrid_train}.get(store_name, model_train)
             row = train(name=options["model"], tiny=options["tiny"], progress=progress)
         except ApplicationError as exc:
             raise CommandError(exc.message) from None

@@ -1,0 +1,236 @@
+"""Recommendations for a listening group: the group model over the servable catalogue.
+
+Each member's history row and profile (NCF statistics over the whole catalogue, taste-text
+vector) are kept with their listener state, so a request scores only the servable artists.
+Members' disliked artists, the room's played artists and curation rules (global and the
+room's) are left out; each track says how each member feels about it.
+"""
+
+from __future__ import annotations
+
+from typing import Any, TypedDict
+
+import numpy as np
+import scipy.sparse as sp
+from django.conf import settings
+from django.core.cache import cache
+from django.utils import timezone
+
+from groups.models import ListeningGroup
+from ml.base import ModelLoadError
+from ml.group import policies
+from ml.group.estimator import GroupRecommender
+from ml.group.serving import MemberProfile, member_profile, recommend_group_columns
+from recommender.models import FeedbackEvent, User
+from recommender.selectors_content import ModelNotReady
+from recommender.selectors_ml import model_registry
+from recommender.serving.catalogue import ServingCatalogue, TrackCard, serving_catalogue
+from recommender.serving.curation import REVISION_KEY as CURATION_KEY
+from recommender.serving.curation import active_rules
+from recommender.serving.state import (
+    ListenerState,
+    generation_key,
+    listener_generation,
+    listener_state_get,
+)
+from recommender.serving.users import pick_track
+
+GROUP = "group"
+RESULT_KEY = "recs:group:{}:{}:{}"
+NOT_TRAINED = "the group model is not trained yet: run manage.py train group"
+PLAYED_WINDOW = 50
+SLACK = 10
+#: a member's standardised NCF preference (over the whole catalogue) from which an item "fits"
+#: them; below zero it is "not for" them
+FITS = 2.0
+
+
+class MemberFeeling(TypedDict):
+    user: str
+    feeling: str  # "fits", "neutral", "not for"
+    weight: float
+
+
+class GroupTrack(TypedDict):
+    track: TrackCard
+    score: float
+    confidence: float
+    parts: dict[str, float]
+    members: list[MemberFeeling]
+    explanation: str
+    curation: str | None
+
+
+class GroupRecommendations(TypedDict):
+    group: int
+    policy: str
+    results: list[GroupTrack]
+    satisfaction: dict[str, float]
+    model_versions: dict[str, str]
+    cached: bool
+    generated_at: str
+
+
+def _group_model() -> tuple[GroupRecommender, str]:
+    try:
+        model = model_registry().get(GROUP)
+    except (ModelLoadError, FileNotFoundError, KeyError):
+        raise ModelNotReady(NOT_TRAINED) from None
+    version = model_registry().version(GROUP)
+    if not isinstance(model, GroupRecommender) or version is None:
+        raise ModelNotReady(NOT_TRAINED)
+    return model, version
+
+
+def _member_inputs(
+    model: GroupRecommender, version: str, state: ListenerState
+) -> tuple[sp.csr_matrix, MemberProfile]:
+    key = ("group", version)
+    found = state.derived.get(key)
+    if found is None:
+        row = model.history_matrix([state.history])
+        found = (row, member_profile(model, row, state.raw_id))
+        state.derived[key] = found
+    return found
+
+
+def _played_columns(model: GroupRecommender, group_id: int) -> np.ndarray:
+    rows = (
+        FeedbackEvent.objects.filter(group_id=group_id, kind=FeedbackEvent.Kind.PLAY)
+        .order_by("-created_at")
+        .values_list("track__artist__lastfm_id", "track__artist_id")[:PLAYED_WINDOW]
+    )
+    raw = [int(a) if a is not None else -int(pk) for a, pk in rows]
+    cols = [model.item_index_[r] for r in reversed(raw) if r in model.item_index_]
+    return np.asarray(list(dict.fromkeys(cols)), dtype=np.int64)
+
+
+def _feelings(weights: np.ndarray, names: list[str]) -> tuple[list[MemberFeeling], str]:
+    feelings = [
+        MemberFeeling(
+            user=name,
+            feeling="fits" if w >= FITS else "not for" if w < 0 else "neutral",
+            weight=round(float(w), 4),
+        )
+        for name, w in zip(names, weights.tolist(), strict=True)
+    ]
+    fits = [f["user"] for f in feelings if f["feeling"] == "fits"]
+    others = [f"{f['user']} {f['feeling']}" for f in feelings if f["feeling"] != "fits"]
+    text = f"fits {' and '.join(fits)}" if fits else "a middle ground for everyone"
+    return feelings, "; ".join([text, *others])
+
+
+def group_recommendations(
+    *, group: ListeningGroup, n: int = 10, policy: str = policies.LEARNED
+) -> GroupRecommendations:
+    """The group's top ``n`` tracks under ``policy`` with member attribution."""
+    model, version = _group_model()
+    policy = policies.policy_name(policy)
+    members = list(User.objects.filter(memberships__group=group).order_by("pk"))
+    keys = [generation_key(m.pk) for m in members]
+    result_key = RESULT_KEY.format(group.pk, n, policy)
+    found = cache.get_many([*keys, result_key, CURATION_KEY])
+    generations = tuple(
+        listener_generation(found.get(k), user_id=m.pk) for k, m in zip(keys, members, strict=True)
+    )
+    curation_rev = int(found.get(CURATION_KEY) or 0)
+    stamp = (tuple(m.pk for m in members), generations, version, curation_rev, _played_stamp(group))
+    entry = found.get(result_key)
+    if entry is not None and entry[0] == stamp:
+        return {**entry[1], "cached": True}  # type: ignore[typeddict-item]
+    payload = _compute(model, version, group, members, generations, n, policy, curation_rev)
+    seconds = int(getattr(settings, "RECOMMENDATIONS_CACHE_SECONDS", 300))
+    if seconds > 0:
+        cache.set(result_key, (stamp, payload), seconds)
+    return payload
+
+
+def _played_stamp(group: ListeningGroup) -> Any:
+    return (
+        FeedbackEvent.objects.filter(group=group, kind=FeedbackEvent.Kind.PLAY)
+        .order_by("-pk")
+        .values_list("pk", flat=True)
+        .first()
+    )
+
+
+def _compute(
+    model: GroupRecommender, version: str, group: ListeningGroup, members: list[User],
+    generations: tuple[int, ...], n: int, policy: str, curation_rev: int,
+) -> GroupRecommendations:  # fmt: skip
+    if not members:
+        raise ModelNotReady("the group has no members")  # unreachable for a member's request
+    catalogue = serving_catalogue(version=f"{GROUP}:{version}", item_index=model.item_index_)
+    states = [
+        listener_state_get(user_id=m.pk, generation=g)
+        for m, g in zip(members, generations, strict=True)
+    ]
+    inputs = [_member_inputs(model, version, s) for s in states]
+    history = sp.vstack([row for row, _ in inputs]).tocsr()
+    rules = active_rules(group_id=group.pk, revision=curation_rev)
+    excluded = {
+        model.item_index_[a] for s in states for a in s.excluded_artists if a in model.item_index_
+    }
+    blocked = {c for c, pk in catalogue.artist_pk_of_column.items() if pk in rules.blocked_artists}
+    columns = catalogue.servable[~np.isin(catalogue.servable, list(excluded | blocked))]
+    result = recommend_group_columns(
+        model, history, [p for _, p in inputs], columns, n=n + SLACK, policy=policy,
+        played=_played_columns(model, group.pk),
+    )  # fmt: skip
+    names = [m.display_name or m.username for m in members]
+    avoid = set().union(*(s.excluded_tracks for s in states))
+    z = _preferences(model, history, [p for _, p in inputs], result.item_ids)
+    results = _tracks(model, catalogue, result, z, names, avoid, rules, n)
+    return GroupRecommendations(
+        group=group.pk,
+        policy=policy,
+        results=results,
+        satisfaction={
+            name: round(float(v), 4)
+            for name, v in zip(names, np.asarray(result.satisfaction).tolist(), strict=True)
+        },
+        model_versions={GROUP: version},
+        cached=False,
+        generated_at=timezone.now().isoformat(),
+    )
+
+
+def _preferences(
+    model: GroupRecommender, history: sp.csr_matrix, profiles: list[MemberProfile],
+    items: np.ndarray,
+) -> np.ndarray:  # fmt: skip
+    """Members x items standardised NCF preferences (statistics over the whole catalogue)."""
+    cols = model.item_columns(items)
+    logits = model.ncf_.scores_for_columns(history, cols)
+    stats = np.stack([p.stats for p in profiles])
+    out: np.ndarray = (logits - stats[:, [0]]) / np.maximum(stats[:, [1]], 1e-6)
+    return out
+
+
+def _tracks(
+    model: GroupRecommender, catalogue: ServingCatalogue, result: Any, z: np.ndarray,
+    names: list[str], avoid: set[str], rules: Any, n: int,
+) -> list[GroupTrack]:  # fmt: skip
+    spread = float(np.std(result.scores)) or 1.0
+    scored: list[tuple[float, GroupTrack]] = []
+    for k, item in enumerate(result.item_ids.tolist()):
+        col = model.item_index_[item]
+        card = pick_track(catalogue, col, avoid, rules)
+        if card is None:
+            continue
+        sid = card["spotify_id"]
+        shift = rules.shift(
+            sid,
+            catalogue.artist_of_track.get(sid, -1),
+            catalogue.genres_of_track.get(sid, frozenset()),
+        )
+        feelings, text = _feelings(z[:, k], names)
+        agreement = sum(f["feeling"] != "not for" for f in feelings) / max(len(feelings), 1)
+        score = float(result.scores[k])
+        scored.append((score + shift * spread, GroupTrack(
+            track=card, score=round(score, 5), confidence=round(agreement, 4),
+            parts={"group": round(score, 5)}, members=feelings, explanation=text,
+            curation="boosted" if shift > 0 else "buried" if shift < 0 else None,
+        )))  # fmt: skip
+    scored.sort(key=lambda pair: -pair[0])
+    return [t for _, t in scored][:n]

@@ -1,0 +1,93 @@
+"""The loaded hybrid of this process, its two-stage server and the request's context bucket."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from datetime import datetime
+
+import numpy as np
+from django.utils import timezone
+
+from ml.base import BaseRecommender, ModelLoadError
+from ml.hybrid.bandit import bucket_key
+from ml.hybrid.blend import bucket_of
+from ml.hybrid.estimator import HybridRecommender
+from ml.hybrid.serving import HybridServer
+from recommender.selectors_content import ModelNotReady
+from recommender.selectors_ml import model_registry
+from recommender.serving.catalogue import ServingCatalogue, serving_catalogue
+
+HYBRID = "hybrid"
+NOT_TRAINED = "the hybrid model is not trained yet: run manage.py train hybrid"
+DAYPARTS = ((6, "night"), (12, "morning"), (18, "afternoon"), (24, "evening"))
+
+
+@dataclass(frozen=True)
+class Serving:
+    model: HybridRecommender
+    version: str
+    catalogue: ServingCatalogue
+    server: HybridServer
+
+
+_lock = threading.Lock()
+_servers: dict[str, Serving] = {}
+
+
+def serving_get() -> Serving:
+    """The active hybrid with its catalogue and server (built once per version and process)."""
+    try:
+        model: BaseRecommender = model_registry().get(HYBRID)
+    except (ModelLoadError, FileNotFoundError, KeyError):
+        raise ModelNotReady(NOT_TRAINED) from None
+    version = model_registry().version(HYBRID)
+    if not isinstance(model, HybridRecommender) or version is None:
+        raise ModelNotReady(NOT_TRAINED)
+    found = _servers.get(version)
+    if found is not None:
+        return found
+    with _lock:
+        found = _servers.get(version)
+        if found is None:
+            catalogue = serving_catalogue(
+                version=f"{HYBRID}:{version}", item_index=model.item_index_
+            )
+            server = HybridServer(model, catalogue.servable)
+            found = Serving(model, version, catalogue, server)
+            _servers.clear()
+            _servers[version] = found
+    return found
+
+
+def serving_caches_clear() -> None:
+    """Forget every per-process serving cache (tests; a catalogue import)."""
+    from recommender.serving import bandit, catalogue, curation, state
+
+    _servers.clear()
+    catalogue.serving_catalogue_clear()
+    state.listener_states_clear()
+    curation.curation_rules_clear()
+    bandit._current.clear()
+
+
+def daypart(now: datetime | None = None) -> str:
+    hour = timezone.localtime(now or timezone.now()).hour
+    return next(name for end, name in DAYPARTS if hour < end)
+
+
+def context_bucket(
+    model: HybridRecommender,
+    history_length: int,
+    *,
+    group_size: int = 1,
+    now: datetime | None = None,
+) -> tuple[str, str, str]:
+    """``(history bucket label, bandit key, daypart)`` of a request.
+
+    The offline weights depend on the history bucket (a cold start is the shortest bucket); the
+    online bandit learns separately per bucket, solo or group, and time of day.
+    """
+    label = model.bucket_labels[int(bucket_of(np.array([history_length]), model.edges)[0])]
+    part = daypart(now)
+    return label, f"{bucket_key(label, group_size)}|{part}", part
