@@ -52,6 +52,8 @@ GRID_AUDIO = (0.0, 0.25, 0.5, 1.0)
 GRID_POP = (0.05, 0.1, 0.2, 0.35, 0.5, 0.75, 1.0, 1.5)
 TUNING_USERS = 400
 ARTIST_TAG_DIMS = 64
+#: below this many rows or tag columns the tag SVD is dense (ARPACK varied between runs)
+DENSE_SVD_LIMIT = 500
 
 
 def _unit_rows(m: sp.csr_matrix) -> sp.csr_matrix:
@@ -300,14 +302,7 @@ class ContentRecommender(BaseRecommender):
     @staticmethod
     def _similarity(history: sp.csr_matrix, vectors: sp.csr_matrix | np.ndarray) -> np.ndarray:
         """Cosine between each history's mean item vector and every item vector."""
-        h = sp.csr_matrix(history, dtype=np.float32, copy=True)
-        h.data = np.log1p(np.maximum(h.data, 0.0))
-        profile = h @ vectors
-        if sp.issparse(profile):
-            profile = profile.toarray()
-        profile = _unit_dense(np.asarray(profile, np.float32))
-        scores = vectors @ profile.T
-        return np.asarray(scores, np.float32).T
+        return ContentRecommender._similarity_columns(history, vectors, None)
 
     def _scores_from_history(self, history: sp.csr_matrix) -> np.ndarray:
         s_tag = self._similarity(history, self.item_tags_)
@@ -335,16 +330,18 @@ class ContentRecommender(BaseRecommender):
 
     @staticmethod
     def _similarity_columns(
-        history: sp.csr_matrix, vectors: sp.csr_matrix | np.ndarray, columns: np.ndarray
+        history: sp.csr_matrix, vectors: sp.csr_matrix | np.ndarray, columns: np.ndarray | None
     ) -> np.ndarray:
-        """:meth:`_similarity` restricted to the item rows ``columns`` of ``vectors``."""
+        """Cosine between each history's mean item vector and the item vectors ``columns``
+        (all items when None)."""
         h = sp.csr_matrix(history, dtype=np.float32, copy=True)
         h.data = np.log1p(np.maximum(h.data, 0.0))
         profile = h @ vectors
         if sp.issparse(profile):
             profile = profile.toarray()
         profile = _unit_dense(np.asarray(profile, np.float32))
-        scores = vectors[columns] @ profile.T
+        items = vectors if columns is None else vectors[columns]
+        scores = items @ profile.T
         return np.asarray(scores, np.float32).T
 
     def scores_from_history(self, history: sp.csr_matrix) -> np.ndarray:
@@ -415,25 +412,35 @@ class ContentRecommender(BaseRecommender):
         return index.search(query, n, filters=filters, exclude=(track_id,))
 
     def artist_vectors(self) -> np.ndarray:
-        """One unit vector per item: its tag profile (SVD of the TF-IDF rows) and its audio.
+        """One vector per item: its tag profile (SVD of the TF-IDF rows) and its audio.
 
-        Cosine between two of them is a blend of tag and audio similarity with the long-history
-        weights (audio kept at no less than 0.25, so artists without tags still have neighbours).
+        The inner product of two of them is a blend of tag and audio cosine with the
+        long-history weights (audio kept at no less than 0.25, so artists without tags still
+        have neighbours); a part an artist lacks (no tags, no catalogue track) is zero.
         """
         w_tag, w_audio, _ = self.weights_[LONG]
         tags = self.item_tags_
         k = int(min(ARTIST_TAG_DIMS, min(tags.shape) - 1))
         if k >= 1 and tags.nnz:
-            from scipy.sparse.linalg import svds
+            if min(tags.shape) <= DENSE_SVD_LIMIT:  # exact and deterministic
+                u, sigma, _ = np.linalg.svd(tags.toarray().astype(np.float64), full_matrices=False)
+                u, sigma = u[:, :k], sigma[:k]
+            else:
+                from scipy.sparse.linalg import svds
 
-            u, sigma, _ = svds(tags.astype(np.float64), k=k, random_state=self.seed)
+                u, sigma, _ = svds(tags.astype(np.float64), k=k, random_state=self.seed)
             tag_part = _unit_dense((u * sigma).astype(np.float32))
+            # An untagged artist's SVD row is rounding noise: unit-normalised it would be a
+            # random direction, so those rows stay zero.
+            tag_part[np.diff(tags.indptr) == 0] = 0.0
         else:
             tag_part = np.zeros((self.n_items, 1), dtype=np.float32)
-        both = np.hstack(
-            [np.sqrt(w_tag) * tag_part, np.sqrt(max(w_audio, 0.25)) * self.item_audio_]
-        )
-        return _unit_dense(both)
+        w_audio = max(w_audio, 0.25)
+        both = np.hstack([np.sqrt(w_tag) * tag_part, np.sqrt(w_audio) * self.item_audio_])
+        # One scale for every row (not a per-row norm): an artist missing tags or audio keeps
+        # a shorter vector instead of having its one part inflated to a full unit vector.
+        out: np.ndarray = (both / np.sqrt(max(w_tag + w_audio, 1e-9))).astype(np.float32)
+        return out
 
     def artist_index(self) -> VectorIndex:
         """The faiss index over every item's :meth:`artist_vectors` (built once per model)."""

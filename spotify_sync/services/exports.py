@@ -14,6 +14,7 @@ from django.conf import settings
 from audotics.errors import NotFound
 from recommender.models import ListeningEvent, User
 from recommender.services.imports.common import ImportReport, progress_bar, run_import
+from recommender.serving.state import listener_generation_bump_on_commit
 from spotify_sync.exports import ExportFile, ExportPlay, export_files_read
 from spotify_sync.services.deletion import EXPORT_IMPORT_KIND, export_audit_source
 from spotify_sync.services.history import events_insert
@@ -64,6 +65,7 @@ def export_import(
                 added += events_insert(user_id=user_id, events=events)
                 created += resolution.created
                 bar.advance(len(batch))
+        listener_generation_bump_on_commit(user_id=user_id)  # the models fold the plays in
         report.counts.update(
             {
                 "plays read": read.counts["records"],

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from django.db import transaction
 from django.utils import timezone
 
+from recommender.serving.state import listener_generation_bump
 from spotify_sync.client import SpotifyApi
 from spotify_sync.errors import SpotifyNotConnected
 from spotify_sync.models import SpotifyConnection, SyncRun
@@ -78,8 +79,12 @@ def sync_run_execute(*, run_id: int, api: SpotifyApi | None = None) -> SyncRun:
     run.save(update_fields=["attempts", "status"])
     connection = _connection(run.user_id)
     api = api or spotify_api_for_connection(connection=connection)
-    for _, ingest in INGESTS:
-        ingest(api=api, run=run, account=connection.spotify_user_id)
+    try:
+        for _, ingest in INGESTS:
+            ingest(api=api, run=run, account=connection.spotify_user_id)
+    finally:
+        # New plays change what the models fold in: serve fresh recommendations next time.
+        listener_generation_bump(user_id=run.user_id)
     return _finish(run, SyncRun.Status.SUCCEEDED, "")
 
 

@@ -1,0 +1,20 @@
+"""Celery tasks of the recommender: take ids or a window, call a service (STYLE rule 7)."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from recommender.serving.precompute import (
+    DEFAULT_DAYS,
+    DEFAULT_LIMIT,
+    active_listener_ids,
+    recommendations_precompute,
+)
+
+
+@shared_task(acks_late=True)  # type: ignore[untyped-decorator]
+def recommendations_precompute_active(
+    days: int = DEFAULT_DAYS, limit: int = DEFAULT_LIMIT, n: int = 10
+) -> int:
+    """Warm the result cache for the listeners active in the last ``days`` days."""
+    return recommendations_precompute(user_ids=active_listener_ids(days=days, limit=limit), n=n)
