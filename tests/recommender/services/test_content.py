@@ -206,9 +206,7 @@ def test_predictions_follow_the_active_version_on_rollback(trained: ModelVersion
     second = content_train(tiny=True)
     assert set(TrackPrediction.objects.values_list("model_version", flat=True)) == {second.version}
     model_version_rollback(name="content")
-    assert set(TrackPrediction.objects.values_list("model_version", flat=True)) == {
-        trained.version
-    }
+    assert set(TrackPrediction.objects.values_list("model_version", flat=True)) == {trained.version}
     assert TrackMood.objects.filter(source=TrackMood.Source.MODEL).count() == (
         TrackPrediction.objects.count()
     )

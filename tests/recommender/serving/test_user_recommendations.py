@@ -61,9 +61,7 @@ def test_tracks_with_parts_confidence_and_reasons(hybrid: None, listener_client:
     assert body["cached"] is False
 
 
-def test_second_request_is_cached_until_feedback(
-    hybrid: None, listener_client: APIClient
-) -> None:
+def test_second_request_is_cached_until_feedback(hybrid: None, listener_client: APIClient) -> None:
     first = listener_client.get(URL, {"n": 5})
     second = listener_client.get(URL, {"n": 5})
 
