@@ -94,14 +94,18 @@ def _member_inputs(
     return found
 
 
-def _played_columns(model: GroupRecommender, group_id: int) -> np.ndarray:
+def _recent_plays(group_id: int) -> list[tuple[int, int]]:
+    """The room's latest plays, newest first: ``(feedback pk, raw artist id)``."""
     rows = (
         FeedbackEvent.objects.filter(group_id=group_id, kind=FeedbackEvent.Kind.PLAY)
-        .order_by("-created_at")
-        .values_list("track__artist__lastfm_id", "track__artist_id")[:PLAYED_WINDOW]
+        .order_by("-pk")
+        .values_list("pk", "track__artist__lastfm_id", "track__artist_id")[:PLAYED_WINDOW]
     )
-    raw = [int(a) if a is not None else -int(pk) for a, pk in rows]
-    cols = [model.item_index_[r] for r in reversed(raw) if r in model.item_index_]
+    return [(pk, int(a) if a is not None else -int(artist)) for pk, a, artist in rows]
+
+
+def _played_columns(model: GroupRecommender, plays: list[tuple[int, int]]) -> np.ndarray:
+    cols = [model.item_index_[raw] for _, raw in reversed(plays) if raw in model.item_index_]
     return np.asarray(list(dict.fromkeys(cols)), dtype=np.int64)
 
 
@@ -134,29 +138,22 @@ def group_recommendations(
         listener_generation(found.get(k), user_id=m.pk) for k, m in zip(keys, members, strict=True)
     )
     curation_rev = int(found.get(CURATION_KEY) or 0)
-    stamp = (tuple(m.pk for m in members), generations, version, curation_rev, _played_stamp(group))
+    plays = _recent_plays(group.pk)
+    stamp = (tuple(m.pk for m in members), generations, version, curation_rev, plays[:1])
     entry = found.get(result_key)
     if entry is not None and entry[0] == stamp:
         return {**entry[1], "cached": True}  # type: ignore[typeddict-item]
-    payload = _compute(model, version, group, members, generations, n, policy, curation_rev)
+    payload = _compute(model, version, group, members, generations, n, policy, curation_rev, plays)
     seconds = int(getattr(settings, "RECOMMENDATIONS_CACHE_SECONDS", 300))
     if seconds > 0:
         cache.set(result_key, (stamp, payload), seconds)
     return payload
 
 
-def _played_stamp(group: ListeningGroup) -> Any:
-    return (
-        FeedbackEvent.objects.filter(group=group, kind=FeedbackEvent.Kind.PLAY)
-        .order_by("-pk")
-        .values_list("pk", flat=True)
-        .first()
-    )
-
-
 def _compute(
     model: GroupRecommender, version: str, group: ListeningGroup, members: list[User],
     generations: tuple[int, ...], n: int, policy: str, curation_rev: int,
+    plays: list[tuple[int, int]],
 ) -> GroupRecommendations:  # fmt: skip
     if not members:
         raise ModelNotReady("the group has no members")  # unreachable for a member's request
@@ -175,7 +172,7 @@ def _compute(
     columns = catalogue.servable[~np.isin(catalogue.servable, list(excluded | blocked))]
     result = recommend_group_columns(
         model, history, [p for _, p in inputs], columns, n=n + SLACK, policy=policy,
-        played=_played_columns(model, group.pk),
+        played=_played_columns(model, plays),
     )  # fmt: skip
     names = [m.display_name or m.username for m in members]
     avoid = set().union(*(s.excluded_tracks for s in states))
