@@ -163,6 +163,7 @@ class Prepared:
     z: np.ndarray  # members x candidates (normalised member scores)
     seen: np.ndarray  # positions in ``space`` that the history holds
     because: list[Any] = field(default_factory=list)  # per position: raw id or None
+    top_z: np.ndarray | None = None  # each member's AGREEMENT_TOP-th best unseen score
 
 
 def prepare_row(model: HybridRecommender, history: sp.csr_matrix, columns: np.ndarray) -> Prepared:
@@ -172,7 +173,11 @@ def prepare_row(model: HybridRecommender, history: sp.csr_matrix, columns: np.nd
     space = np.asarray(columns, np.int64)
     z = model.member_scores_for_columns(history, space)[:, 0, :]
     seen = seen_in_columns(history, space)[1]
-    return Prepared(history, space, z, seen, _because(model, history, space))
+    member_masked = z.copy()
+    member_masked[:, seen] = -np.inf
+    a = min(AGREEMENT_TOP, len(space)) - 1
+    top_z = -np.partition(-member_masked, a, axis=1)[:, a] if len(space) else np.zeros(0)
+    return Prepared(history, space, z, seen, _because(model, history, space), top_z)
 
 
 def details_prepared(
@@ -193,10 +198,8 @@ def details_prepared(
     blended = parts.sum(axis=0)
     unseen = blended.copy()
     unseen[prep.seen] = -np.inf
-    member_masked = prep.z.copy()
-    member_masked[:, prep.seen] = -np.inf
-    a = min(AGREEMENT_TOP, len(prep.space)) - 1
-    top_z = -np.partition(-member_masked, a, axis=1)[:, a]
+    top_z = prep.top_z
+    assert top_z is not None, "prepare_row fills top_z"
     masked = unseen.copy()
     if exclude is not None and len(exclude):
         masked[np.isin(prep.space, exclude)] = -np.inf

@@ -67,3 +67,18 @@ def test_server_rejects_a_history_of_the_wrong_shape(model: HybridRecommender) -
     server = HybridServer(model)
     with pytest.raises(ValueError, match="one history row"):
         server.recommend(sp.csr_matrix((2, model.n_items), dtype=np.float32))
+
+
+def test_prepared_rows_give_the_same_details(model: HybridRecommender) -> None:
+    from ml.hybrid.details import details_prepared, prepare_row
+
+    history = sp.csr_matrix(model.train_matrix_[:1])
+    columns = np.arange(1, model.n_items)
+
+    direct = model.recommend_with_details(history, n=4, columns=columns)[0]
+    prepared = details_prepared(model, prepare_row(model, history, columns), n=4)
+
+    assert [r["item"] for r in prepared] == [r["item"] for r in direct]
+    for a, b in zip(prepared, direct, strict=True):
+        assert a["confidence"] == pytest.approx(b["confidence"])
+        assert a["because"] == b["because"]
