@@ -36,13 +36,16 @@ class MemberProfile:
     row: int  # the listener's row in the model, -1 when unknown
     stats: np.ndarray  # (mean, std, log_norm) of the member's NCF logits over all items
     text: np.ndarray  # the member's taste-text vector
+    gmf: np.ndarray  # the member's NCF user vectors (GMF and MLP sides)
+    mlp: np.ndarray
 
 
 def member_profile(model: GroupRecommender, history: sp.csr_matrix, raw_id: Any) -> MemberProfile:
     """The profile of one member from their history row (and raw id, if the model knows it)."""
     model._require_fitted()
     history = sp.csr_matrix(history, dtype=np.float32)
-    logits = model.ncf_.scores_for_columns(history, np.arange(model.n_items))
+    gmf, mlp = model.ncf_.user_vectors(history)
+    logits = model.ncf_.scores_for_vectors(gmf, mlp, np.arange(model.n_items))
     prefs = Preferences.from_logits(logits)
     stats = np.array([prefs.mean[0], prefs.std[0], prefs.log_norm[0]], dtype=np.float64)
     row = model.user_index_.get(raw_id, -1) if raw_id is not None else -1
@@ -50,7 +53,16 @@ def member_profile(model: GroupRecommender, history: sp.csr_matrix, raw_id: Any)
         text = np.asarray(model.user_text_[row], dtype=np.float32)
     else:
         text = model.encoder_.encode(model._texts(history)).numpy()[0].astype(np.float32)
-    return MemberProfile(raw_id if row >= 0 else None, int(row), stats, text)
+    return MemberProfile(raw_id if row >= 0 else None, int(row), stats, text, gmf[0], mlp[0])
+
+
+def member_logits(
+    model: GroupRecommender, profiles: Sequence[MemberProfile], columns: np.ndarray
+) -> np.ndarray:
+    """Members x columns NCF logits from the profiles' kept user vectors."""
+    gmf = np.stack([p.gmf for p in profiles])
+    mlp = np.stack([p.mlp for p in profiles])
+    return model.ncf_.scores_for_vectors(gmf, mlp, columns)
 
 
 def recommend_group_columns(
@@ -64,11 +76,13 @@ def recommend_group_columns(
     played: np.ndarray | None = None,
     satisfaction: Sequence[float] | None = None,
     threshold: float = policies.MISERY_THRESHOLD,
+    logits: np.ndarray | None = None,
 ) -> GroupRecommendation:
     """Top ``n`` of ``columns`` for members given by history rows and their profiles.
 
     ``played`` are item columns the room already played (never again; the fairness ledger);
-    members' own history items are excluded too.
+    members' own history items are excluded too. ``logits`` (members x columns, from
+    :func:`member_logits`) may be passed when the caller keeps them per member.
     """
     from ml.group.estimator import GroupRecommendation
 
@@ -79,7 +93,8 @@ def recommend_group_columns(
     policy = policies.policy_name(policy)
     columns = np.asarray(columns, np.int64)
     history = sp.csr_matrix(history, dtype=np.float32)
-    logits = model.ncf_.scores_for_columns(history, columns)
+    if logits is None:
+        logits = member_logits(model, profiles, columns)
     stats = np.stack([p.stats for p in profiles])
     prefs = Preferences(
         logits=logits,

@@ -342,9 +342,14 @@ class NCFRecommender(BaseRecommender):
 
     def scores_for_columns(self, history: sp.csr_matrix, columns: np.ndarray) -> np.ndarray:
         """The NeuMF logits of the candidate columns in numpy, one pass per request."""
+        return self.scores_for_vectors(*self.user_vectors(history), columns)
+
+    def scores_for_vectors(
+        self, gmf: np.ndarray, mlp: np.ndarray, columns: np.ndarray
+    ) -> np.ndarray:
+        """The logits of ``columns`` for users given by :meth:`user_vectors` (kept per user)."""
         w = self._numpy_weights()
         columns = np.asarray(columns, np.int64)
-        gmf, mlp = self.user_vectors(history)
         scores = gmf @ w["item_gmf"][columns].T
         hidden = np.maximum(
             (mlp @ w["mlp_user_in"])[:, None, :] + w["item_mlp_in"][columns][None, :, :], 0.0

@@ -20,7 +20,12 @@ from groups.models import ListeningGroup
 from ml.base import ModelLoadError
 from ml.group import policies
 from ml.group.estimator import GroupRecommender
-from ml.group.serving import MemberProfile, member_profile, recommend_group_columns
+from ml.group.serving import (
+    MemberProfile,
+    member_logits,
+    member_profile,
+    recommend_group_columns,
+)
 from recommender.models import FeedbackEvent, User
 from recommender.selectors_content import ModelNotReady
 from recommender.selectors_ml import model_registry
@@ -83,13 +88,15 @@ def _group_model() -> tuple[GroupRecommender, str]:
 
 
 def _member_inputs(
-    model: GroupRecommender, version: str, state: ListenerState
-) -> tuple[sp.csr_matrix, MemberProfile]:
+    model: GroupRecommender, version: str, catalogue: ServingCatalogue, state: ListenerState
+) -> tuple[sp.csr_matrix, MemberProfile, np.ndarray]:
+    """A member's history row, profile and NCF logits over the servable artists (kept)."""
     key = ("group", version)
     found = state.derived.get(key)
     if found is None:
         row = model.history_matrix([state.history])
-        found = (row, member_profile(model, row, state.raw_id))
+        profile = member_profile(model, row, state.raw_id)
+        found = (row, profile, member_logits(model, [profile], catalogue.servable)[0])
         state.derived[key] = found
     return found
 
@@ -140,11 +147,11 @@ def group_recommendations(
     curation_rev = int(found.get(CURATION_KEY) or 0)
     plays = _recent_plays(group.pk)
     stamp = (tuple(m.pk for m in members), generations, version, curation_rev, plays[:1])
-    entry = found.get(result_key)
+    seconds = int(getattr(settings, "RECOMMENDATIONS_CACHE_SECONDS", 300))
+    entry = found.get(result_key) if seconds > 0 else None
     if entry is not None and entry[0] == stamp:
         return {**entry[1], "cached": True}  # type: ignore[typeddict-item]
     payload = _compute(model, version, group, members, generations, n, policy, curation_rev, plays)
-    seconds = int(getattr(settings, "RECOMMENDATIONS_CACHE_SECONDS", 300))
     if seconds > 0:
         cache.set(result_key, (stamp, payload), seconds)
     return payload
@@ -162,21 +169,28 @@ def _compute(
         listener_state_get(user_id=m.pk, generation=g)
         for m, g in zip(members, generations, strict=True)
     ]
-    inputs = [_member_inputs(model, version, s) for s in states]
-    history = sp.vstack([row for row, _ in inputs]).tocsr()
+    inputs = [_member_inputs(model, version, catalogue, s) for s in states]
+    history = sp.vstack([row for row, _, _ in inputs]).tocsr()
     rules = active_rules(group_id=group.pk, revision=curation_rev)
     excluded = {
         model.item_index_[a] for s in states for a in s.excluded_artists if a in model.item_index_
     }
-    blocked = {c for c, pk in catalogue.artist_pk_of_column.items() if pk in rules.blocked_artists}
-    columns = catalogue.servable[~np.isin(catalogue.servable, list(excluded | blocked))]
+    blocked = (
+        {c for c, pk in catalogue.artist_pk_of_column.items() if pk in rules.blocked_artists}
+        if rules.blocked_artists
+        else set()
+    )
+    keep = ~np.isin(catalogue.servable, list(excluded | blocked))
+    columns = catalogue.servable[keep]
+    profiles = [p for _, p, _ in inputs]
     result = recommend_group_columns(
-        model, history, [p for _, p in inputs], columns, n=n + SLACK, policy=policy,
+        model, history, profiles, columns, n=n + SLACK, policy=policy,
         played=_played_columns(model, plays),
+        logits=np.stack([servable[keep] for _, _, servable in inputs]),
     )  # fmt: skip
     names = [m.display_name or m.username for m in members]
     avoid = set().union(*(s.excluded_tracks for s in states))
-    z = _preferences(model, history, [p for _, p in inputs], result.item_ids)
+    z = _preferences(model, history, profiles, result.item_ids)
     results = _tracks(model, catalogue, result, z, names, avoid, rules, n)
     return GroupRecommendations(
         group=group.pk,
@@ -197,8 +211,7 @@ def _preferences(
     items: np.ndarray,
 ) -> np.ndarray:  # fmt: skip
     """Members x items standardised NCF preferences (statistics over the whole catalogue)."""
-    cols = model.item_columns(items)
-    logits = model.ncf_.scores_for_columns(history, cols)
+    logits = member_logits(model, profiles, model.item_columns(items))
     stats = np.stack([p.stats for p in profiles])
     out: np.ndarray = (logits - stats[:, [0]]) / np.maximum(stats[:, [1]], 1e-6)
     return out

@@ -235,7 +235,7 @@ def user_recommendations(*, user_id: int, n: int = 10) -> UserRecommendations:
     found = cache.get_many(keys)
     generation = listener_generation(found.get(keys[0]), user_id=user_id)
     curation_rev = int(found.get(keys[3]) or 0)
-    entry = found.get(keys[1])
+    entry = found.get(keys[1]) if _cache_seconds() > 0 else None
     stamp = (generation, serving.version, curation_rev)
     if entry is not None and entry[0] == stamp:
         payload: UserRecommendations = entry[1]
