@@ -8,10 +8,16 @@ temporary var dir and migrated there; the servers read the models from the origi
 (``AUDOTICS_MODEL_STORE``), so the bench's tokens, group and feedback never touch the original.
 On the copy the bench creates DRF tokens for a seeded sample of listeners (a ListenerProfile and
 Last.fm plays), in disjoint sets: the GET rows' listeners (``--users``, never given feedback, so
-every server start sees them alike; the group is 5 of them), the POST /feedback rows' as many
+every server start sees them alike; 12 ListeningGroups of 5 are made of them), the POST
+/feedback rows' as many
 again, K per server for "feedback to changed recommendations", and 16 that prime each start:
 each likes a track, then their lists are asked for on 4 connections so every worker has loaded
-its models (the content model too, for recent tracks) before anything is timed.
+its models (the content model too, for recent tracks); then every measured listener's and
+group's list is asked for 10 times, so the rows time the steady state (states built in every
+worker; with the cache on, results cached), not a listener's first request to a worker. The
+per-user throttle is raised to 100000/minute (``API_THROTTLE_USER``): the throttle still runs
+(same cache reads and writes), but 64 listeners at hundreds of requests a second would pass
+600/minute.
 
 Servers (each started by the bench, in its own session, always killed at the end): gunicorn
 with deploy/gunicorn.conf.py and 2 sync workers (services mode), and uvicorn, 1 process (the
@@ -20,13 +26,18 @@ answers (database 13, flushed first; a shared cache is what makes one worker's f
 invalidate the other's results). Each server is started twice: with the result cache on
 (``AUDOTICS_RECS_CACHE_SECONDS`` unset: 300 s; measured warm) and off (``=0``: "uncached").
 
-Every endpoint is measured with 1 and with 32 concurrent HTTP/1.1 keep-alive clients (after a
-warm-up; each request rotates over the sampled listeners' tokens): p50 and p99 latency and
-throughput. Gunicorn's sync workers close the connection after every response, so against
-gunicorn each request also pays a loopback connect (what nginx pays in front of it). The client
-is this script's own asyncio one, in this process, apart from the servers; its ceiling against
-a trivial asyncio server is measured in the same run and reported. The floor is
-``GET /api/v1/ping`` (same authentication and throttling as the real endpoints, no work).
+Every endpoint is measured with 1 and with 32 concurrent HTTP/1.1 keep-alive clients (each
+request rotates over the sampled listeners' tokens): p50 and p99 latency and throughput. The
+GET endpoints of one server start take turns (``--rounds`` slices of ``--duration``/rounds
+each, after one warm-up), so the floor and the endpoints it is compared with share the
+machine's background load; POST /feedback rows come last (they write). Gunicorn's sync
+workers close the connection after every response, so against gunicorn each request also pays
+a loopback connect (what nginx pays in front of it). The client is this script's own asyncio
+one, in this process, apart from the servers; its ceiling against a trivial asyncio server is
+measured in the same run and reported. The floor is ``GET /api/v1/ping`` (same authentication
+and throttling as the real endpoints, no work). ``--profile PATH`` instead runs cProfile over 50
+uncached GETs of PATH in this process (Django's test client, no server), to see what a request
+spends its time on.
 
 "Feedback to changed recommendations": for K listeners, GET their list, POST a like of a track
 not in it (even listeners) or a skip of its top track (odd ones), GET again; the time from
@@ -72,6 +83,8 @@ HOST = "127.0.0.1"
 CLIENTS = (1, 32)
 GROUP_SIZE = 5
 PRIME_USERS = 16
+PRIME_PASSES = 10  # a listener missing from one of 2 workers after 10 random passes: 0.1 %
+SLICE_WARMUP = 0.3  # seconds before each measured slice
 USER_RECS = "/api/v1/recommendations/user?n=10"
 REDIS_AUTO = "redis://127.0.0.1:6379/13"
 REQUEST_TIMEOUT = 120.0  # a worker's first recommendation loads the models
@@ -353,8 +366,7 @@ class Fixture:
     feedback_tokens: list[str]  # the POST /feedback rows' listeners
     change_tokens: list[str]  # feedback-to-change listeners, K per server
     prime_tokens: list[str]  # given a like, then used to load every worker's models
-    group_id: int
-    group_tokens: list[str]
+    groups: list[tuple[int, list[str]]]  # (group id, its members' tokens), from ``tokens``
     tracks: list[str]  # spotify ids to like
     listeners: int
 
@@ -369,7 +381,7 @@ def copy_database(source: Path, target: Path) -> None:
         dst.close()
 
 
-def prepare(env: dict[str, str], n_load: int, n_change: int, seed: int) -> Fixture:
+def prepare(env: dict[str, str], n_load: int, n_change: int, n_groups: int, seed: int) -> Fixture:
     """Tokens, one group and a track sample on the copy (this process's Django, then closed)."""
     os.environ.update(env)
     sys.path.insert(0, str(ROOT))
@@ -390,18 +402,23 @@ def prepare(env: dict[str, str], n_load: int, n_change: int, seed: int) -> Fixtu
     )
     rng = random.Random(seed)
     wanted = 2 * n_load + n_change + PRIME_USERS
-    if len(ids) < max(wanted, GROUP_SIZE):
-        raise SystemExit(f"only {len(ids)} listeners with plays; need {wanted}")
+    if len(ids) < wanted or n_load < n_groups * GROUP_SIZE:
+        raise SystemExit(f"{len(ids)} listeners with plays: need {wanted}, groups from --users")
     picked = rng.sample(ids, wanted)
     users = {u.pk: u for u in User.objects.filter(pk__in=picked)}
     tokens = [Token.objects.get_or_create(user=users[pk])[0].key for pk in picked]
-    members = [users[pk] for pk in picked[:GROUP_SIZE]]
-    group = ListeningGroup.objects.create(
-        name="api_latency bench", kind=ListeningGroup.Kind.FRIENDS, owner=members[0]
-    )
-    for i, member in enumerate(members):
-        role = Membership.Role.HOST if i == 0 else Membership.Role.MEMBER
-        Membership.objects.create(group=group, user=member, role=role)
+    groups = []
+    for g in range(n_groups):
+        members = picked[g * GROUP_SIZE : (g + 1) * GROUP_SIZE]
+        group = ListeningGroup.objects.create(
+            name=f"api_latency bench {g + 1}",
+            kind=ListeningGroup.Kind.FRIENDS,
+            owner=users[members[0]],
+        )
+        for i, pk in enumerate(members):
+            role = Membership.Role.HOST if i == 0 else Membership.Role.MEMBER
+            Membership.objects.create(group=group, user=users[pk], role=role)
+        groups.append((group.pk, tokens[g * GROUP_SIZE : (g + 1) * GROUP_SIZE]))
     track_ids = list(Track.objects.order_by("pk").values_list("spotify_id", flat=True))
     tracks = rng.sample(track_ids, min(2000, len(track_ids)))
     connections.close_all()
@@ -410,8 +427,7 @@ def prepare(env: dict[str, str], n_load: int, n_change: int, seed: int) -> Fixtu
         feedback_tokens=tokens[n_load : 2 * n_load],
         change_tokens=tokens[2 * n_load : 2 * n_load + n_change],
         prime_tokens=tokens[2 * n_load + n_change :],
-        group_id=group.pk,
-        group_tokens=tokens[:GROUP_SIZE],
+        groups=groups,
         tracks=tracks,
         listeners=len(ids),
     )
@@ -456,21 +472,29 @@ def endpoints(port: int, fx: Fixture, seed: int, floor: str = FLOOR) -> dict[str
 
         return make
 
-    group = f"/api/v1/recommendations/group?group={fx.group_id}&n=10"
+    # Member m of every group, then member m + 1 of every group: no listener twice in a row.
+    group = [
+        http_get(group_path(gid), port, members[m])
+        for m in range(GROUP_SIZE)
+        for gid, members in fx.groups
+    ]
     return {
         "floor": Endpoint("floor", 200, rotating(floor, fx.tokens)),
         "healthz": Endpoint("healthz", 200, rotating("/healthz", [""])),
         "user": Endpoint("user", 200, rotating(USER_RECS, fx.tokens)),
-        "group": Endpoint("group", 200, rotating(group, fx.group_tokens)),
+        "group": Endpoint("group", 200, lambda c: lambda w, i: group[(w + i * c) % len(group)]),
         "feedback": Endpoint("feedback", 201, feedback),
     }
 
 
-def prime(port: int, fx: Fixture, eps: dict[str, Endpoint], seconds: float, group: bool) -> None:
-    """Make every worker load its models before anything is timed.
+def prime(port: int, fx: Fixture, group: bool, seconds: float) -> None:
+    """Make every worker load its models and know every listener before anything is timed.
 
     The prime listeners like a track each (so the content model's neighbours are needed too),
-    then their lists are asked for on 4 connections, 2 per gunicorn worker; then the group's.
+    then their lists are asked for on 4 connections (2 per gunicorn worker) for ``seconds``.
+    Then every measured listener's list and every group's is asked for ``PRIME_PASSES`` times,
+    so each worker has built their states (and, with the cache on, their results are cached):
+    the rows measure the steady state, not a listener's first request to a worker.
     """
     rng = random.Random(1)
     for token in fx.prime_tokens:
@@ -478,8 +502,38 @@ def prime(port: int, fx: Fixture, eps: dict[str, Endpoint], seconds: float, grou
         probe(port, http_post("/api/v1/feedback", port, token, payload))
     raws = [http_get(USER_RECS, port, t) for t in fx.prime_tokens]
     measure(port, lambda w, i: raws[(w + 4 * i) % len(raws)], 4, 0, seconds)
+    known = [http_get(USER_RECS, port, t) for t in fx.tokens]
     if group:
-        measure(port, eps["group"].make(4), 4, 0, seconds)
+        known += [http_get(group_path(g), port, m) for g, members in fx.groups for m in members]
+    send_all(port, known * PRIME_PASSES, 4)
+
+
+def send_all(port: int, raws: list[bytes], clients: int) -> None:
+    """Each request once, on ``clients`` connections."""
+    queue = list(reversed(raws))
+
+    async def run() -> None:
+        conns = [Connection(port) for _ in range(clients)]
+
+        async def client(conn: Connection) -> None:
+            while queue:
+                raw = queue.pop()
+                try:
+                    await asyncio.wait_for(conn.request(raw), REQUEST_TIMEOUT)
+                except (OSError, asyncio.IncompleteReadError, TimeoutError, ValueError):
+                    conn.close()
+
+        try:
+            await asyncio.gather(*(client(c) for c in conns))
+        finally:
+            for conn in conns:
+                conn.close()
+
+    asyncio.run(run())
+
+
+def group_path(group_id: int) -> str:
+    return f"/api/v1/recommendations/group?group={group_id}&n=10"
 
 
 def probe(port: int, raw: bytes) -> Reply:
@@ -564,6 +618,40 @@ def client_ceiling(env: dict[str, str], work: Path, warmup: float, seconds: floa
     return rows
 
 
+def interleaved(
+    port: int, eps: dict[str, Endpoint], names: list[str], clients: int, args: argparse.Namespace
+) -> dict[str, Load]:
+    """The endpoints in turns (``--rounds`` slices each), so a change in the machine's
+    background load falls on all of them alike; each slice starts with a short warm-up."""
+    loads = {name: Load() for name in names}
+    for name in names:
+        measure(port, eps[name].make(clients), clients, args.warmup, 0)
+    for _ in range(args.rounds):
+        for name in names:
+            part = measure(
+                port, eps[name].make(clients), clients, SLICE_WARMUP, args.duration / args.rounds
+            )
+            total = loads[name]
+            total.latencies_ns += part.latencies_ns
+            total.seconds += part.seconds
+            total.statuses.update(part.statuses)
+            total.failures += part.failures
+            total.connects += part.connects
+    return loads
+
+
+def _report_row(
+    server: str, cache: str, name: str, clients: int, load: Load, expect: int
+) -> dict[str, Any]:
+    s = summary(load, expect)
+    print(
+        f"  {server:8} {cache:8} {name:8} {clients:2} clients: p50 {_ms(s['p50_ms'])}, "
+        f"p99 {_ms(s['p99_ms'])}, {s['rps']:.0f} req/s, errors {s['errors']} {s['statuses']}",
+        flush=True,
+    )
+    return {"server": server, "cache": cache, "endpoint": name, "clients": clients, **s}
+
+
 def run_server(
     kind: str,
     cached: bool,
@@ -603,27 +691,24 @@ def run_server(
                 continue
             available.append(name)
         if "user" in available:
-            prime(port, fx, eps, args.prime, "group" in available)
-        for name in available:
-            if name == "feedback" and change_tokens and "user" in available:
+            prime(port, fx, "group" in available, args.prime)
+        reads = [n for n in available if n != "feedback"]
+        for clients in CLIENTS:
+            for name, load in interleaved(port, eps, reads, clients, args).items():
+                rows.append(_report_row(kind, cache, name, clients, load, eps[name].expect))
+        if "feedback" in available:
+            if change_tokens and "user" in available:
                 change = feedback_change(port, change_tokens, fx.tracks, args.seed)
                 print(f"  {kind}: feedback -> changed list {change.get('all')}", flush=True)
             for clients in CLIENTS:
-                load = measure(port, eps[name].make(clients), clients, args.warmup, args.duration)
-                s = summary(load, eps[name].expect)
-                row = {"server": kind, "cache": cache, "endpoint": name, "clients": clients, **s}
-                rows.append(row)
-                print(
-                    f"  {kind:8} {cache:8} {name:8} {clients:2} clients: p50 "
-                    f"{_ms(s['p50_ms'])}, p99 {_ms(s['p99_ms'])}, {s['rps']:.0f} req/s, "
-                    f"errors {s['errors']} {s['statuses']}",
-                    flush=True,
-                )
+                make = eps["feedback"].make(clients)
+                load = measure(port, make, clients, args.warmup, args.duration)
+                rows.append(_report_row(kind, cache, "feedback", clients, load, 201))
     return rows, change, notes
 
 
-def profile(fx: Fixture, path: str, requests: int) -> str:
-    """cProfile of ``requests`` uncached GETs of ``path`` in this process (after ``prepare``)."""
+def profile(fx: Fixture, path: str, requests: int, cached: bool) -> str:
+    """cProfile of ``requests`` GETs of ``path`` in this process (after ``prepare``)."""
     import cProfile
     import io
     import pstats
@@ -631,9 +716,9 @@ def profile(fx: Fixture, path: str, requests: int) -> str:
     from django.conf import settings
     from django.test import Client
 
-    settings.RECOMMENDATIONS_CACHE_SECONDS = 0
+    settings.RECOMMENDATIONS_CACHE_SECONDS = 300 if cached else 0
     client = Client()
-    tokens = fx.group_tokens if "/group" in path else fx.tokens
+    tokens = fx.groups[0][1] if "/group" in path else fx.tokens
     headers = [{"HTTP_AUTHORIZATION": f"Token {t}"} for t in tokens]
     for h in headers:  # load the models, build the catalogue and every listener's state
         client.get(path, **h)  # type: ignore[arg-type]
@@ -726,7 +811,7 @@ def markdown(report: dict[str, Any]) -> str:
     lines = [
         f"# api_latency ({report['date']})",
         "",
-        f"{report['machine']}. {report['setup']}",
+        f"{report['machine']}; commit {report['commit']}. {report['setup']}",
         "",
         "| server | cache | endpoint | clients | p50 ms | p99 ms | req/s | requests | errors |",
         "|---|---|---|---:|---:|---:|---:|---:|---:|",
@@ -813,9 +898,13 @@ def main() -> int:
     parser.add_argument("--duration", type=float, default=8.0, help="seconds measured per row")
     parser.add_argument("--warmup", type=float, default=2.0, help="seconds before each row")
     parser.add_argument("--prime", type=float, default=3.0, help="model-loading warm-up, s")
-    parser.add_argument("--quick", action="store_true", help="2 s rows, 1 s warm-up, K = 6")
+    parser.add_argument("--rounds", type=int, default=4, help="interleaved slices per row")
+    parser.add_argument(
+        "--quick", action="store_true", help="2 s rows, 1 s warm-up, K = 6, 2 rounds"
+    )
     parser.add_argument("--servers", nargs="+", default=["gunicorn", "uvicorn"])
-    parser.add_argument("--users", type=int, default=64, help="listeners the load rotates over")
+    parser.add_argument("--users", type=int, default=64, help="listeners the GETs rotate over")
+    parser.add_argument("--groups", type=int, default=12, help=f"of {GROUP_SIZE} of those")
     parser.add_argument("--feedback-users", type=int, default=20, help="K, per server")
     parser.add_argument("--redis-url", default="auto", help="auto (db 13 if it answers) | none")
     parser.add_argument("--seed", type=int, default=7)
@@ -823,8 +912,9 @@ def main() -> int:
     parser.add_argument(
         "--profile",
         metavar="PATH",
-        help="only cProfile 50 uncached GETs of PATH in this process (GROUP: the group id)",
+        help="only cProfile 50 uncached GETs of PATH in this process (GROUP: the first group's id)",
     )
+    parser.add_argument("--profile-cached", action="store_true", help="with the cache on")
     parser.add_argument("--output", default=str(ROOT / "bench" / "results" / "api_latency.json"))
     parser.add_argument("--serve-trivial", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--close", action="store_true", help=argparse.SUPPRESS)
@@ -833,7 +923,7 @@ def main() -> int:
         _serve_trivial(args.serve_trivial, args.close)
         return 0
     if args.quick:
-        args.duration, args.warmup, args.feedback_users = 2.0, 1.0, 6
+        args.duration, args.warmup, args.feedback_users, args.rounds = 2.0, 1.0, 6, 2
 
     source = Path(args.var_dir).resolve()
     store = Path(args.model_store).resolve() if args.model_store else source / "models"
@@ -871,6 +961,7 @@ def run(args: argparse.Namespace, source: Path, store: Path, work: Path) -> int:
         DEBUG="0",
         SECRET_KEY=secrets.token_urlsafe(40),
         LOG_LEVEL="WARNING",
+        API_THROTTLE_USER="100000/minute",
         OMP_NUM_THREADS="1",
         OPENBLAS_NUM_THREADS="1",
         MKL_NUM_THREADS="1",
@@ -881,15 +972,17 @@ def run(args: argparse.Namespace, source: Path, store: Path, work: Path) -> int:
     manage = [sys.executable, str(ROOT / "manage.py")]
     subprocess.run([*manage, "migrate", "--no-input", "-v0"], env=env, cwd=ROOT, check=True)
     k = args.feedback_users
-    fx = prepare(env, args.users, k * len(args.servers), args.seed)
+    fx = prepare(env, args.users, k * len(args.servers), args.groups, args.seed)
     print(
-        f"work dir {work}; {fx.listeners} listeners with plays, {args.users} sampled; group "
-        f"{fx.group_id}; cache {'Redis ' + redis_url if redis_url else 'per process'}",
+        f"work dir {work}; {fx.listeners} listeners with plays; groups "
+        f"{fx.groups[0][0]}-{fx.groups[-1][0]}; "
+        f"cache {'Redis ' + redis_url if redis_url else 'per process'}",
         flush=True,
     )
 
     if args.profile:
-        print(profile(fx, args.profile.replace("GROUP", str(fx.group_id)), 50))
+        path = args.profile.replace("GROUP", str(fx.groups[0][0]))
+        print(profile(fx, path, 50, args.profile_cached))
         return 0
     print("client ceiling:", flush=True)
     ceiling = client_ceiling(env, work, args.warmup, min(args.duration, 4.0))
@@ -915,14 +1008,17 @@ def run(args: argparse.Namespace, source: Path, store: Path, work: Path) -> int:
     report: dict[str, Any] = {
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python "
-        f"{platform.python_version()}, load average {load_before[0]:.1f} at the start",
+        f"{platform.python_version()}, 1-minute load average {load_before[0]:.1f} at the "
+        f"start, {os.getloadavg()[0]:.1f} at the end",
         "commit": _commit(),
         "setup": (
             f"Database: a copy of {source / 'audotics.sqlite3'} (SQLite), models from {store}; "
             f"cache: {'Redis (' + redis_url + ')' if redis_url else 'local memory per process'}; "
             f"DEBUG off. gunicorn: deploy/gunicorn.conf.py, 2 sync workers; uvicorn: 1 process. "
-            f"Rows: {args.warmup:g} s warm-up, then {args.duration:g} s measured; "
-            f"GET rows rotate over {args.users} listeners (the group: {GROUP_SIZE} of them), "
+            f"Rows: {args.warmup:g} s warm-up, then {args.duration:g} s measured in "
+            f"{args.rounds} interleaved slices; "
+            f"GET rows rotate over {args.users} listeners ({args.groups} groups of "
+            f"{GROUP_SIZE} of them), "
             f"POST /feedback rows over {args.users} others; "
             f"floor {notes.get('gunicorn floor', FLOOR).split(' ')[0]}."
         ),

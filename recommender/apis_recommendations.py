@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.http import HttpResponse
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
@@ -23,7 +24,7 @@ from recommender import selectors
 from recommender.apis import QueryParams
 from recommender.models import User
 from recommender.serving.groups import group_recommendations
-from recommender.serving.users import user_recommendations
+from recommender.serving.users import user_recommendations_served
 
 MAX_N = 50
 
@@ -107,11 +108,15 @@ class UserRecommendationsApi(APIView):
             return fields
 
     @extend_schema(parameters=[InputSerializer], responses=OutputSerializer)
-    def get(self, request: Request) -> Response:
+    def get(self, request: Request) -> HttpResponse:
         params = self.InputSerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
-        payload = user_recommendations(user_id=_user_id(request), n=params.validated_data["n"])
-        return Response(payload)
+        served = user_recommendations_served(
+            user_id=_user_id(request), n=params.validated_data["n"]
+        )
+        if served.rendered is not None:  # a cache hit: the stored JSON, not serialised again
+            return HttpResponse(served.rendered, content_type="application/json")
+        return Response(served.payload)
 
 
 class GroupRecommendationsApi(APIView):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from dataclasses import dataclass
 from typing import Any, TypedDict
 
 import numpy as np
@@ -228,23 +230,51 @@ def _pinned(catalogue: ServingCatalogue, rules: Rules, avoid: set[str]) -> list[
     return pinned
 
 
-def user_recommendations(*, user_id: int, n: int = 10) -> UserRecommendations:
-    """The listener's top ``n`` tracks with parts, confidence and explanations (see package)."""
+@dataclass(frozen=True)
+class Served:
+    """A response: freshly computed (``payload``) or the cached bytes of an earlier one."""
+
+    payload: UserRecommendations | None = None
+    rendered: bytes | None = None
+
+    def data(self) -> UserRecommendations:
+        if self.payload is not None:
+            return self.payload
+        assert self.rendered is not None
+        loaded: UserRecommendations = json.loads(self.rendered)
+        return loaded
+
+
+def render(payload: UserRecommendations) -> bytes:
+    """The JSON a client receives (compact, UTF-8), as DRF's renderer would write it."""
+    return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def user_recommendations_served(*, user_id: int, n: int = 10) -> Served:
+    """Like :func:`user_recommendations`, but a cache hit is returned as the rendered bytes.
+
+    A cached list is stored already rendered (with ``cached: true``), so a hit costs one cache
+    round trip and no serialisation: the API writes the bytes as they are.
+    """
     serving = serving_get()
     keys = [generation_key(user_id), RESULT_KEY.format(user_id, n), BANDIT_KEY, CURATION_KEY]
     found = cache.get_many(keys)
     generation = listener_generation(found.get(keys[0]), user_id=user_id)
     curation_rev = int(found.get(keys[3]) or 0)
-    entry = found.get(keys[1]) if _cache_seconds() > 0 else None
+    seconds = _cache_seconds()
+    entry = found.get(keys[1]) if seconds > 0 else None
     stamp = (generation, serving.version, curation_rev)
     if entry is not None and entry[0] == stamp:
-        payload: UserRecommendations = entry[1]
-        return {**payload, "cached": True}
+        return Served(rendered=entry[1])
     payload = _compute(serving, user_id, n, generation, int(found.get(keys[2]) or 0), curation_rev)
-    seconds = _cache_seconds()
     if seconds > 0:
-        cache.set(keys[1], (stamp, payload), seconds)
-    return payload
+        cache.set(keys[1], (stamp, render({**payload, "cached": True})), seconds)
+    return Served(payload=payload)
+
+
+def user_recommendations(*, user_id: int, n: int = 10) -> UserRecommendations:
+    """The listener's top ``n`` tracks with parts, confidence and explanations (see package)."""
+    return user_recommendations_served(user_id=user_id, n=n).data()
 
 
 def _compute(
