@@ -190,7 +190,7 @@ def _compute(
     )  # fmt: skip
     names = [m.display_name or m.username for m in members]
     avoid = set().union(*(s.excluded_tracks for s in states))
-    z = _preferences(model, history, profiles, result.item_ids)
+    z = _preferences(model, profiles, result.item_ids)
     results = _tracks(model, catalogue, result, z, names, avoid, rules, n)
     return GroupRecommendations(
         group=group.pk,
@@ -207,7 +207,7 @@ def _compute(
 
 
 def _preferences(
-    model: GroupRecommender, history: sp.csr_matrix, profiles: list[MemberProfile],
+    model: GroupRecommender, profiles: list[MemberProfile],
     items: np.ndarray,
 ) -> np.ndarray:  # fmt: skip
     """Members x items standardised NCF preferences (statistics over the whole catalogue)."""
