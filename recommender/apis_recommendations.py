@@ -27,6 +27,7 @@ from recommender.serving.groups import group_recommendations
 from recommender.serving.users import user_recommendations_served
 
 MAX_N = 50
+DEFAULT_N = 10
 
 
 def _user_id(request: Request) -> int:
@@ -79,6 +80,23 @@ class _RecommendedTrackSerializer(serializers.Serializer[dict[str, Any]]):
     curation = serializers.CharField(allow_null=True, help_text="pinned, boosted, buried")
 
 
+def _plain_n(request: Request) -> int | None:
+    """``n`` of the common query (none, or one ``n`` from 1 to 50) without a serializer.
+
+    The hot path of the most requested endpoint; every other query, valid or not, is left to
+    the input serializer (which answers the field errors).
+    """
+    query = request.query_params
+    if not query:
+        return DEFAULT_N
+    values = query.getlist("n")
+    raw = values[0] if len(values) == 1 else ""
+    if len(query) != 1 or not (raw.isascii() and raw.isdigit()) or len(raw) > 2:
+        return None
+    n = int(raw)
+    return n if 1 <= n <= MAX_N else None
+
+
 class UserRecommendationsApi(APIView):
     """The signed-in listener's tracks: score, each model's part, confidence, why, fallback."""
 
@@ -109,11 +127,12 @@ class UserRecommendationsApi(APIView):
 
     @extend_schema(parameters=[InputSerializer], responses=OutputSerializer)
     def get(self, request: Request) -> HttpResponse:
-        params = self.InputSerializer(data=request.query_params)
-        params.is_valid(raise_exception=True)
-        served = user_recommendations_served(
-            user_id=_user_id(request), n=params.validated_data["n"]
-        )
+        n = _plain_n(request)
+        if n is None:  # anything but a plain ``?n=<1..50>`` goes through the serializer
+            params = self.InputSerializer(data=request.query_params)
+            params.is_valid(raise_exception=True)
+            n = params.validated_data["n"]
+        served = user_recommendations_served(user_id=_user_id(request), n=n)
         if served.rendered is not None:  # a cache hit: the stored JSON, not serialised again
             return HttpResponse(served.rendered, content_type="application/json")
         return Response(served.payload)
