@@ -12,7 +12,7 @@ when none co-occurs) and ``fallback``. When a user's best confidence is below th
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -61,46 +61,21 @@ def recommend_with_details(
             return [[] for _ in range(history.shape[0])]
         z = model.member_scores_for_columns(history, space)
         seen = seen_in_columns(history, space)
-    w = model.row_weights(np.diff(history.indptr), context, weights)
-    parts = np.einsum("um,mui->mui", w, z)
-    blended = parts.sum(axis=0)
-    masked = blended.copy()
-    masked[seen] = -np.inf
     member_masked = z.copy()
     member_masked[:, *seen] = -np.inf
     a = min(AGREEMENT_TOP, len(space)) - 1
     top_z = -np.partition(-member_masked, a, axis=2)[:, :, a]
-    out = []
-    for u in range(history.shape[0]):
-        cols = _top(masked[u], n)
-        confidence = _confidence(
-            model, blended[u], masked[u], cols, z[:, u], top_z[:, u], history[u]
+    rows_seen = seen[0]
+    return [
+        details_prepared(
+            model,
+            Prepared(history[u], space, z[:, u], seen[1][rows_seen == u], None, top_z[:, u]),
+            n=n,
+            context=context,
+            weights=weights,
         )
-        fallback = not len(cols) or float(confidence.max()) < model.fallback_threshold
-        if fallback:
-            popular = np.where(np.isfinite(masked[u]), model.item_popularity_[space], -np.inf)
-            cols = _top(popular, n)
-            confidence = _confidence(
-                model, blended[u], masked[u], cols, z[:, u], top_z[:, u], history[u]
-            )
-        because = [None] * len(cols) if fallback else _because(model, history[u], space[cols])
-        out.append(
-            [
-                {
-                    "item": model.item_ids_[space[c]].item(),
-                    "score": float(blended[u, c]),
-                    "parts": {
-                        name: float(parts[m, u, c]) for m, name in enumerate(model.member_names)
-                    },
-                    "confidence": float(confidence[k]),
-                    "because": because[k],
-                    "top_member": model.member_names[int(np.argmax(parts[:, u, c]))],
-                    "fallback": fallback,
-                }
-                for k, c in enumerate(cols.tolist())
-            ]
-        )
-    return out
+        for u in range(history.shape[0])
+    ]
 
 
 def _top(scores: np.ndarray, n: int) -> np.ndarray:
@@ -162,7 +137,7 @@ class Prepared:
     space: np.ndarray  # candidate item columns
     z: np.ndarray  # members x candidates (normalised member scores)
     seen: np.ndarray  # positions in ``space`` that the history holds
-    because: list[Any] = field(default_factory=list)  # per position: raw id or None
+    because: list[Any] | None = None  # per position: raw id or None (None: on demand)
     top_z: np.ndarray | None = None  # each member's AGREEMENT_TOP-th best unseen score
 
 
@@ -210,13 +185,19 @@ def details_prepared(
         popular = np.where(np.isfinite(masked), model.item_popularity_[prep.space], -np.inf)
         cols = _top(popular, n)
         confidence = _confidence(model, blended, unseen, cols, prep.z, top_z, prep.history)
+    if fallback:
+        because: list[Any] = [None] * len(cols)
+    elif prep.because is not None:
+        because = [prep.because[c] for c in cols.tolist()]
+    else:
+        because = _because(model, prep.history, prep.space[cols])
     return [
         {
             "item": model.item_ids_[prep.space[c]].item(),
             "score": float(blended[c]),
             "parts": {name: float(parts[m, c]) for m, name in enumerate(model.member_names)},
             "confidence": float(confidence[k]),
-            "because": None if fallback else prep.because[c],
+            "because": because[k],
             "top_member": model.member_names[int(np.argmax(parts[:, c]))],
             "fallback": fallback,
         }

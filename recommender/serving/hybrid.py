@@ -37,11 +37,12 @@ _servers: dict[str, Serving] = {}
 
 def serving_get() -> Serving:
     """The active hybrid with its catalogue and server (built once per version and process)."""
+    registry = model_registry()
     try:
-        model: BaseRecommender = model_registry().get(HYBRID)
+        model: BaseRecommender = registry.get(HYBRID)
     except (ModelLoadError, FileNotFoundError, KeyError):
         raise ModelNotReady(NOT_TRAINED) from None
-    version = model_registry().version(HYBRID)
+    version = registry.version(HYBRID)
     if not isinstance(model, HybridRecommender) or version is None:
         raise ModelNotReady(NOT_TRAINED)
     found = _servers.get(version)
