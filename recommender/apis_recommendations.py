@@ -168,8 +168,10 @@ class GroupRecommendationsApi(APIView):
         params = self.InputSerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
         data = params.validated_data
-        group = _member_group(request, data["group"])
-        return Response(group_recommendations(group=group, n=data["n"], policy=data["policy"]))
+        payload = group_recommendations(
+            group_id=data["group"], user_id=_user_id(request), n=data["n"], policy=data["policy"]
+        )
+        return Response(payload)
 
 
 def _member_group(request: Request, group_id: int) -> ListeningGroup:

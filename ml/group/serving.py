@@ -13,6 +13,8 @@ approximation: they rank within the servable catalogue).
 
 from __future__ import annotations
 
+import weakref
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -21,6 +23,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from ml.group import policies
+from ml.group.modeling import GroupLayersNumpy
 from ml.group.training import Preferences, candidate_columns
 from ml.hybrid.blend import seen_in_columns
 
@@ -131,6 +134,46 @@ def recommend_group_columns(
     )
 
 
+_LAYERS: weakref.WeakKeyDictionary[GroupRecommender, GroupLayersNumpy] = weakref.WeakKeyDictionary()
+_SOCIAL: weakref.WeakKeyDictionary[GroupRecommender, OrderedDict[tuple[int, ...], np.ndarray]] = (
+    weakref.WeakKeyDictionary()
+)
+SOCIAL_GROUPS = 256
+
+
+def numpy_layers(model: GroupRecommender) -> GroupLayersNumpy:
+    """The model's group layers in numpy, with every item's side precomputed (once per model)."""
+    found = _LAYERS.get(model)
+    if found is None:
+        found = GroupLayersNumpy(model.layers_, model._item_features_dense())
+        _LAYERS[model] = found
+    return found
+
+
+def social_counts(model: GroupRecommender, rows: np.ndarray) -> np.ndarray:
+    """Per item, how many of the members' other friends play it (as ``Context.features``).
+
+    Counted over the whole catalogue once per set of member rows (a room keeps its members for
+    many requests); a request gathers its candidates.
+    """
+    key = tuple(sorted({int(r) for r in rows if r >= 0}))
+    cache = _SOCIAL.setdefault(model, OrderedDict())
+    found = cache.get(key)
+    if found is None:
+        context = model._context()
+        members = set(key)
+        friends = sorted({int(f) for r in key for f in context.neighbours[r]} - members)
+        found = np.zeros(context.plays.shape[1], dtype=np.float32)
+        if friends:
+            found = np.asarray(context.plays[friends].sum(axis=0), dtype=np.float32).ravel()
+        cache[key] = found
+        while len(cache) > SOCIAL_GROUPS:
+            cache.popitem(last=False)
+    else:
+        cache.move_to_end(key)
+    return found
+
+
 def _positions(columns: np.ndarray, items: np.ndarray | None) -> np.ndarray:
     if items is None or not len(items):
         return np.zeros(0, dtype=np.int64)
@@ -148,8 +191,6 @@ def _learned(
     n: int,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The learned policy over the given columns: (positions, scores, attention weights)."""
-    import torch
-
     member_rows = np.arange(len(profiles))
     cands = candidate_columns(prefs.logits, excluded, model.candidates)
     z = (prefs.logits - prefs.mean[:, None]) / prefs.std[:, None]
@@ -158,15 +199,14 @@ def _learned(
     if len(cands):
         text = np.stack([p.text for p in profiles]).astype(np.float32)
         real = columns[cands]
-        with torch.no_grad():
-            out = model.layers_(
-                torch.from_numpy(text[None]),
-                torch.ones(1, len(profiles), dtype=torch.bool),
-                torch.from_numpy(model._item_features_dense()[real][None]),
-                torch.from_numpy(prefs.features(member_rows, cands)[None]),
-                torch.from_numpy(model._context().features(rows, real)[None]),
-            )
-        learned = out.scores[0].numpy().astype(np.float64)
+        context = np.stack(
+            [np.log1p(social_counts(model, rows)[real]), model._context().popularity[real]],
+            axis=-1,
+        ).astype(np.float32)
+        out_scores, out_weights = numpy_layers(model).forward(
+            text, real, prefs.features(member_rows, cands), context
+        )
+        learned = out_scores.astype(np.float64)
         finite = scores[np.isfinite(scores)]
         spread = float(finite.max() - finite.min()) if len(finite) else 0.0
         floor = learned.min() - 1.0 - spread
@@ -174,6 +214,6 @@ def _learned(
             np.isfinite(scores), scores - (finite.max() if len(finite) else 0.0) + floor, -np.inf
         )
         scores[cands] = learned
-        weights[:, cands] = out.weights[0].numpy()
+        weights[:, cands] = out_weights
     cols = policies.top_columns(scores, n)
     return cols, scores[cols], weights[:, cols]

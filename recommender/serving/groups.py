@@ -16,7 +16,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.utils import timezone
 
-from groups.models import ListeningGroup
+from audotics.errors import NotFound, PermissionDenied
 from ml.base import ModelLoadError
 from ml.group import policies
 from ml.group.estimator import GroupRecommender
@@ -26,12 +26,12 @@ from ml.group.serving import (
     member_profile,
     recommend_group_columns,
 )
-from recommender.models import FeedbackEvent, User
 from recommender.selectors_content import ModelNotReady
 from recommender.selectors_ml import model_registry
 from recommender.serving.catalogue import ServingCatalogue, TrackCard, serving_catalogue
 from recommender.serving.curation import REVISION_KEY as CURATION_KEY
 from recommender.serving.curation import active_rules
+from recommender.serving.rooms import RoomState, room_key, room_revision, room_state_get
 from recommender.serving.state import (
     ListenerState,
     generation_key,
@@ -43,7 +43,6 @@ from recommender.serving.users import pick_track
 GROUP = "group"
 RESULT_KEY = "recs:group:{}:{}:{}"
 NOT_TRAINED = "the group model is not trained yet: run manage.py train group"
-PLAYED_WINDOW = 50
 SLACK = 10
 #: a member's standardised NCF preference (over the whole catalogue) from which an item "fits"
 #: them; below zero it is "not for" them
@@ -101,17 +100,7 @@ def _member_inputs(
     return found
 
 
-def _recent_plays(group_id: int) -> list[tuple[int, int]]:
-    """The room's latest plays, newest first: ``(feedback pk, raw artist id)``."""
-    rows = (
-        FeedbackEvent.objects.filter(group_id=group_id, kind=FeedbackEvent.Kind.PLAY)
-        .order_by("-pk")
-        .values_list("pk", "track__artist__lastfm_id", "track__artist_id")[:PLAYED_WINDOW]
-    )
-    return [(pk, int(a) if a is not None else -int(artist)) for pk, a, artist in rows]
-
-
-def _played_columns(model: GroupRecommender, plays: list[tuple[int, int]]) -> np.ndarray:
+def _played_columns(model: GroupRecommender, plays: tuple[tuple[int, int], ...]) -> np.ndarray:
     cols = [model.item_index_[raw] for _, raw in reversed(plays) if raw in model.item_index_]
     return np.asarray(list(dict.fromkeys(cols)), dtype=np.int64)
 
@@ -132,46 +121,56 @@ def _feelings(weights: np.ndarray, names: list[str]) -> tuple[list[MemberFeeling
 
 
 def group_recommendations(
-    *, group: ListeningGroup, n: int = 10, policy: str = policies.LEARNED
+    *, group_id: int, user_id: int | None = None, n: int = 10, policy: str = policies.LEARNED
 ) -> GroupRecommendations:
-    """The group's top ``n`` tracks under ``policy`` with member attribution."""
-    model, version = _group_model()
+    """The group's top ``n`` tracks under ``policy`` with member attribution.
+
+    With ``user_id``, only a member may ask (:class:`PermissionDenied` otherwise); an unknown
+    group raises :class:`NotFound`.
+    """
     policy = policies.policy_name(policy)
-    members = list(User.objects.filter(memberships__group=group).order_by("pk"))
-    keys = [generation_key(m.pk) for m in members]
-    result_key = RESULT_KEY.format(group.pk, n, policy)
-    found = cache.get_many([*keys, result_key, CURATION_KEY])
+    result_key = RESULT_KEY.format(group_id, n, policy)
+    found = cache.get_many([room_key(group_id), result_key, CURATION_KEY])
+    room = room_state_get(
+        group_id=group_id, revision=room_revision(found.get(room_key(group_id)), group_id=group_id)
+    )
+    if not room.exists:
+        raise NotFound(f"no group {group_id}")
+    if user_id is not None and not room.has_member(user_id):
+        raise PermissionDenied("only members can see this group's recommendations")
+    model, version = _group_model()
+    keys = [generation_key(pk) for pk in room.member_ids]
+    stored = cache.get_many(keys)
     generations = tuple(
-        listener_generation(found.get(k), user_id=m.pk) for k, m in zip(keys, members, strict=True)
+        listener_generation(stored.get(k), user_id=pk)
+        for k, pk in zip(keys, room.member_ids, strict=True)
     )
     curation_rev = int(found.get(CURATION_KEY) or 0)
-    plays = _recent_plays(group.pk)
-    stamp = (tuple(m.pk for m in members), generations, version, curation_rev, plays[:1])
+    stamp = (room.revision, generations, version, curation_rev)
     seconds = int(getattr(settings, "RECOMMENDATIONS_CACHE_SECONDS", 300))
     entry = found.get(result_key) if seconds > 0 else None
     if entry is not None and entry[0] == stamp:
         return {**entry[1], "cached": True}  # type: ignore[typeddict-item]
-    payload = _compute(model, version, group, members, generations, n, policy, curation_rev, plays)
+    payload = _compute(model, version, room, generations, n, policy, curation_rev)
     if seconds > 0:
         cache.set(result_key, (stamp, payload), seconds)
     return payload
 
 
 def _compute(
-    model: GroupRecommender, version: str, group: ListeningGroup, members: list[User],
-    generations: tuple[int, ...], n: int, policy: str, curation_rev: int,
-    plays: list[tuple[int, int]],
+    model: GroupRecommender, version: str, room: RoomState, generations: tuple[int, ...],
+    n: int, policy: str, curation_rev: int,
 ) -> GroupRecommendations:  # fmt: skip
-    if not members:
-        raise ModelNotReady("the group has no members")  # unreachable for a member's request
+    if not room.member_ids:
+        raise ModelNotReady("the group has no members")
     catalogue = serving_catalogue(version=f"{GROUP}:{version}", item_index=model.item_index_)
     states = [
-        listener_state_get(user_id=m.pk, generation=g)
-        for m, g in zip(members, generations, strict=True)
+        listener_state_get(user_id=pk, generation=g)
+        for pk, g in zip(room.member_ids, generations, strict=True)
     ]
     inputs = [_member_inputs(model, version, catalogue, s) for s in states]
     history = sp.vstack([row for row, _, _ in inputs]).tocsr()
-    rules = active_rules(group_id=group.pk, revision=curation_rev)
+    rules = active_rules(group_id=room.group_id, revision=curation_rev)
     excluded = {
         model.item_index_[a] for s in states for a in s.excluded_artists if a in model.item_index_
     }
@@ -185,15 +184,15 @@ def _compute(
     profiles = [p for _, p, _ in inputs]
     result = recommend_group_columns(
         model, history, profiles, columns, n=n + SLACK, policy=policy,
-        played=_played_columns(model, plays),
+        played=_played_columns(model, room.plays),
         logits=np.stack([servable[keep] for _, _, servable in inputs]),
     )  # fmt: skip
-    names = [m.display_name or m.username for m in members]
+    names = list(room.names)
     avoid = set().union(*(s.excluded_tracks for s in states))
     z = _preferences(model, profiles, result.item_ids)
     results = _tracks(model, catalogue, result, z, names, avoid, rules, n)
     return GroupRecommendations(
-        group=group.pk,
+        group=room.group_id,
         policy=policy,
         results=results,
         satisfaction={

@@ -43,3 +43,37 @@ def test_new_members_and_played_items(model: GroupRecommender) -> None:
     assert len(out.item_ids) == 3
     assert model.item_ids_[columns[0]] not in out.item_ids.tolist()
     assert set(out.item_ids.tolist()) <= set(model.item_ids_[columns].tolist())
+
+
+def test_numpy_layers_equal_the_module() -> None:
+    import torch
+
+    from ml.group.config import GroupConfig
+    from ml.group.modeling import GroupLayers, GroupLayersNumpy
+
+    torch.manual_seed(0)
+    layers = GroupLayers(GroupConfig.tiny(), n_features=6, text_dim=10)
+    with torch.no_grad():
+        for parameter in layers.parameters():  # away from the near-zero start
+            parameter.normal_(0.0, 0.5)
+    layers.eval()
+    rng = np.random.default_rng(0)
+    features = rng.random((40, 6), dtype=np.float32)
+    items = np.array([3, 17, 5, 39, 0, 22])
+    text = rng.normal(size=(4, 10)).astype(np.float32)
+    prefs = rng.normal(size=(4, len(items), 2)).astype(np.float32)
+    context = rng.normal(size=(len(items), 2)).astype(np.float32)
+
+    scores, weights = GroupLayersNumpy(layers, features).forward(text, items, prefs, context)
+
+    with torch.no_grad():
+        out = layers(
+            torch.from_numpy(text[None]),
+            torch.ones(1, 4, dtype=torch.bool),
+            torch.from_numpy(features[items][None]),
+            torch.from_numpy(prefs[None]),
+            torch.from_numpy(context[None]),
+        )
+    np.testing.assert_allclose(scores, out.scores[0].numpy(), rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(weights, out.weights[0].numpy(), rtol=1e-4, atol=1e-6)
+    assert np.std(scores) > 0.01  # the comparison is not between two constants

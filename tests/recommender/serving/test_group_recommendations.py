@@ -115,3 +115,33 @@ def test_compatibility_needs_exactly_one_known_target(
     assert response.status_code == 400
     assert response.json()["code"] == "validation_error"
     assert response.json()["fields"]
+
+
+def test_joining_leaving_renaming_and_playing_take_effect_at_the_next_request(
+    hybrid_and_group: None, band: tuple[ListeningGroup, list[User]], outsider: User
+) -> None:
+    from recommender.models import Track
+    from recommender.services.listeners import feedback_record
+
+    group, people = band
+    assert _client(outsider).get(URL, {"group": group.pk}).status_code == 403
+
+    Membership.objects.create(group=group, user=outsider)
+    joined = _client(outsider).get(URL, {"group": group.pk, "n": 5})
+    assert joined.status_code == 200
+    assert len(joined.json()["results"][0]["members"]) == 4
+
+    people[1].display_name = "Renamed"
+    people[1].save()
+    renamed = _client(outsider).get(URL, {"group": group.pk, "n": 5}).json()
+    assert renamed["cached"] is False
+    assert "Renamed" in renamed["satisfaction"]
+
+    top = renamed["results"][0]["track"]
+    track = Track.objects.get(spotify_id=top["spotify_id"])
+    feedback_record(user=people[0], track=track, kind="play", group=group)
+    after = _client(outsider).get(URL, {"group": group.pk, "n": 5}).json()
+    assert top["artist"] not in [r["track"]["artist"] for r in after["results"]]
+
+    Membership.objects.filter(group=group, user=outsider).delete()
+    assert _client(outsider).get(URL, {"group": group.pk}).status_code == 403
