@@ -1,7 +1,9 @@
-"""WebSocket routes of every app (rooms arrive with the group-listening issue)."""
+"""WebSocket routes of every app."""
 
 from __future__ import annotations
 
 from typing import Any
 
-websocket_urlpatterns: list[Any] = []
+from groups.routing import websocket_urlpatterns as rooms
+
+websocket_urlpatterns: list[Any] = [*rooms]
