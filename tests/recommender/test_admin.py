@@ -14,7 +14,16 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from groups.models import Friendship, ListeningGroup, Membership
+from groups.models import (
+    Friendship,
+    ListeningGroup,
+    MemberLedger,
+    Membership,
+    QueueEntry,
+    QueueVote,
+    SessionPlaylist,
+    SkipVote,
+)
 from recommender.models import (
     ArtistTag,
     BanditSnapshot,
@@ -98,6 +107,10 @@ def catalogue() -> dict[str, Any]:
         ),
         "friendship": Friendship.objects.create(user_low=low, user_high=high, source="lastfm"),
         "membership": Membership.objects.create(group=group, user=friend, role="member"),
+        "ledger": MemberLedger.objects.create(group=group, user=friend, satisfaction=1.5),
+        "session_playlist": SessionPlaylist.objects.create(
+            group=group, user=friend, name="Friday night pop", tracks=[]
+        ),
         "import_run": ImportRun.objects.create(
             kind="tracks",
             source="data/spotify_songs.csv.gz",
@@ -123,6 +136,10 @@ def catalogue() -> dict[str, Any]:
             path="var/models/popularity/0001",
         ),
     }
+    entry = QueueEntry.objects.create(group=group, track=track, added_by=friend)
+    rows["queue_entry"] = entry
+    rows["queue_vote"] = QueueVote.objects.create(entry=entry, user=listener, value=1)
+    rows["skip_vote"] = SkipVote.objects.create(entry=entry, user=listener)
     return rows
 
 
