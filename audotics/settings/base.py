@@ -129,9 +129,6 @@ LOGGING = logging_settings(env_str("LOG_LEVEL") or "INFO")
 # Serving: how long a listener's or group's recommendations stay cached (0: never), and the
 # online bandit's exploration rate and step size.
 RECOMMENDATIONS_CACHE_SECONDS = env_int("AUDOTICS_RECS_CACHE_SECONDS", 300, minimum=0)
-# How long a process answers from its own copy of a cached list without asking the shared cache
-# (feedback elsewhere shows within this window; recommender/serving/nearcache.py).
-RECOMMENDATIONS_NEAR_MS = env_int("AUDOTICS_RECS_NEAR_MS", 50, minimum=0)
 HYBRID_BANDIT_EXPLORE = env_int("HYBRID_BANDIT_EXPLORE_PERCENT", 10, minimum=0) / 100
 HYBRID_BANDIT_LEARNING_RATE = 0.1
 

@@ -52,9 +52,6 @@ class Rules:
 
 
 def curation_revision_bump() -> None:
-    from recommender.serving.nearcache import near_forget
-
-    near_forget()
     try:
         cache.incr(REVISION_KEY)
     except ValueError:

@@ -37,9 +37,6 @@ def generation_key(user_id: int) -> str:
 
 def listener_generation_bump(*, user_id: int) -> None:
     """Invalidate the listener's cached results and state in every process."""
-    from recommender.serving.nearcache import near_forget
-
-    near_forget(user_id=user_id)
     key = generation_key(user_id)
     try:
         cache.incr(key)

@@ -19,7 +19,6 @@ from recommender.serving.catalogue import ServingCatalogue, TrackCard
 from recommender.serving.curation import REVISION_KEY as CURATION_KEY
 from recommender.serving.curation import Rules, active_rules
 from recommender.serving.hybrid import HYBRID, Serving, context_bucket, serving_get
-from recommender.serving.nearcache import near_get, near_put
 from recommender.serving.state import (
     ListenerState,
     generation_key,
@@ -258,25 +257,18 @@ def user_recommendations_served(*, user_id: int, n: int = 10) -> Served:
     round trip and no serialisation: the API writes the bytes as they are.
     """
     serving = serving_get()
-    seconds = _cache_seconds()
-    if seconds > 0:
-        near = near_get(user_id=user_id, n=n, version=serving.version)
-        if near is not None:
-            return Served(rendered=near)
     keys = [generation_key(user_id), RESULT_KEY.format(user_id, n), BANDIT_KEY, CURATION_KEY]
     found = cache.get_many(keys)
     generation = listener_generation(found.get(keys[0]), user_id=user_id)
     curation_rev = int(found.get(keys[3]) or 0)
+    seconds = _cache_seconds()
     entry = found.get(keys[1]) if seconds > 0 else None
     stamp = (generation, serving.version, curation_rev)
     if entry is not None and entry[0] == stamp:
-        near_put(user_id=user_id, n=n, version=serving.version, rendered=entry[1])
         return Served(rendered=entry[1])
     payload = _compute(serving, user_id, n, generation, int(found.get(keys[2]) or 0), curation_rev)
     if seconds > 0:
-        rendered = render({**payload, "cached": True})
-        cache.set(keys[1], (stamp, rendered), seconds)
-        near_put(user_id=user_id, n=n, version=serving.version, rendered=rendered)
+        cache.set(keys[1], (stamp, render({**payload, "cached": True})), seconds)
     return Served(payload=payload)
 
 

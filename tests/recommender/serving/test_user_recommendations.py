@@ -73,26 +73,6 @@ def test_second_request_is_cached_until_feedback(hybrid: None, listener_client: 
     assert third.json()["generation"] > first.json()["generation"]
 
 
-def test_another_process_s_feedback_shows_within_the_near_window(
-    hybrid: None, listener_client: APIClient, listener: User, settings: Any
-) -> None:
-    """This process answers from its own copy for RECOMMENDATIONS_NEAR_MS at most."""
-    from django.core.cache import cache
-
-    from recommender.serving.state import generation_key
-
-    settings.RECOMMENDATIONS_NEAR_MS = 200
-    listener_client.get(URL, {"n": 5})
-    cache.incr(generation_key(listener.pk))  # a bump by another process: this one is not told
-
-    within = listener_client.get(URL, {"n": 5}).json()
-    time.sleep(0.25)
-    after = listener_client.get(URL, {"n": 5}).json()
-
-    assert within["cached"] is True
-    assert after["cached"] is False and after["generation"] > within["generation"]
-
-
 @pytest.mark.parametrize("kind", ["skip", "like", "dislike"])
 def test_feedback_changes_the_next_response(
     hybrid: None, listener_client: APIClient, kind: str
