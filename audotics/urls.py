@@ -12,6 +12,7 @@ urlpatterns = [
     path("", recommender_views.home, name="home"),
     path("healthz", recommender_views.healthz, name="healthz"),
     path("discover/", recommender_views.discover, name="discover"),
+    path("rooms/", include("groups.urls")),
     path("admin/", admin.site.urls),
     path("spotify/", include("spotify_sync.urls")),
     path("api/v1/", include("recommender.urls")),

@@ -731,7 +731,8 @@ def profile(fx: Fixture, path: str, requests: int, cached: bool) -> str:
     ms = (time.perf_counter() - start) * 1000 / requests
     out = io.StringIO()
     out.write(f"{path}: {ms:.2f} ms per request in-process (last status {status})\n")
-    pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(int(os.environ.get("PROFILE_ROWS", "35")))
+    rows = int(os.environ.get("PROFILE_ROWS", "35"))
+    pstats.Stats(profiler, stream=out).sort_stats("cumulative").print_stats(rows)
     return out.getvalue()
 
 
