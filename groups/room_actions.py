@@ -96,13 +96,13 @@ def socket_open(*, code: str, user: Any) -> int:
         raise PermissionDenied("sign in or join as a guest first")
     if not Membership.objects.filter(group=group, user=user).exists():
         raise PermissionDenied("join this room before listening in")
-    rooms.member_seen(group_id=group.pk, user_id=user.pk)
+    rooms.member_socket_opened(group_id=group.pk, user_id=user.pk)
     room_changed(group_id=group.pk)  # presence: the others see them come online
     return int(group.pk)
 
 
 def socket_closed(*, group_id: int, user_id: int) -> None:
-    rooms.member_seen(group_id=group_id, user_id=user_id, online=False)
+    rooms.member_socket_closed(group_id=group_id, user_id=user_id)
     room_changed(group_id=group_id)
 
 

@@ -73,14 +73,13 @@ def playback_advance(*, group: ListeningGroup, outcome: str | None) -> QueueEntr
 
 def _credit(group: ListeningGroup, entry: QueueEntry) -> None:
     """Ledger and learning after a track: plays for everyone who heard it through."""
-    feelings = {m["user"]: m["feeling"] for m in entry.why.get("members", [])}
+    feelings = {m.get("id"): m["feeling"] for m in entry.why.get("members", [])}
     votes = dict(entry.votes.values_list("user_id", "value"))
     skippers = set(entry.skip_votes.values_list("user_id", flat=True))
     members = list(Membership.objects.filter(group=group).select_related("user"))
     for membership in members:
         user = membership.user
-        name = user.display_name or user.username
-        score = SATISFACTION.get(feelings.get(name, "neutral"), 0.5)
+        score = SATISFACTION.get(feelings.get(user.pk, "neutral"), 0.5)
         if votes.get(user.pk) == 1 or entry.added_by_id == user.pk:
             score = 1.0
         if votes.get(user.pk) == -1 or user.pk in skippers:

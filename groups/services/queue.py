@@ -256,7 +256,10 @@ def _candidates(group: ListeningGroup) -> list[dict[str, Any]]:
             "score": r["score"],
             "why": {
                 "explanation": r["explanation"],
-                "members": [{"user": m["user"], "feeling": m["feeling"]} for m in r["members"]],
+                "members": [
+                    {"id": m["id"], "user": m["user"], "feeling": m["feeling"]}
+                    for m in r["members"]
+                ],
             },
         }
         for r in found["results"]

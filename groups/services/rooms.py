@@ -10,6 +10,7 @@ import secrets
 from collections.abc import Sequence
 from datetime import timedelta
 
+from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
@@ -21,6 +22,9 @@ from recommender.models import ListenerProfile, User
 from recommender.services.listeners import listener_preferences_update
 
 ROOM_POLICIES = (LEARNED, *POLICIES)
+#: open sockets per member are counted in the cache for a day at most (a crashed server's
+#: count expires; pings keep presence fresh in between)
+SOCKETS_TTL = 86_400
 
 
 class RoomFull(ApplicationError):
@@ -197,7 +201,34 @@ def room_policy_set(*, group: ListeningGroup, host: User, policy: str) -> None:
     room_changed_on_commit(group_id=group.pk, recompute=True)
 
 
-def member_seen(*, group_id: int, user_id: int, online: bool = True) -> None:
-    """Presence: a member's socket is open (refreshed by pings) or just closed."""
-    when = timezone.now() if online else timezone.now() - timedelta(minutes=5)
-    Membership.objects.filter(group_id=group_id, user_id=user_id).update(last_seen=when)
+def _sockets_key(group_id: int, user_id: int) -> str:
+    return f"rooms:sockets:{group_id}:{user_id}"
+
+
+def member_seen(*, group_id: int, user_id: int) -> None:
+    """Presence: a member's socket is open (refreshed by pings)."""
+    Membership.objects.filter(group_id=group_id, user_id=user_id).update(last_seen=timezone.now())
+
+
+def member_socket_opened(*, group_id: int, user_id: int) -> None:
+    key = _sockets_key(group_id, user_id)
+    cache.add(key, 0, SOCKETS_TTL)
+    try:
+        cache.incr(key)
+    except ValueError:
+        cache.set(key, 1, SOCKETS_TTL)
+    member_seen(group_id=group_id, user_id=user_id)
+
+
+def member_socket_closed(*, group_id: int, user_id: int) -> None:
+    """The member goes offline when their last socket (a phone, a TV tab...) closes."""
+    key = _sockets_key(group_id, user_id)
+    try:
+        left = cache.decr(key)
+    except ValueError:
+        left = 0
+    if left <= 0:
+        cache.delete(key)
+        Membership.objects.filter(group_id=group_id, user_id=user_id).update(
+            last_seen=timezone.now() - timedelta(minutes=5)
+        )

@@ -50,6 +50,7 @@ FITS = 2.0
 
 
 class MemberFeeling(TypedDict):
+    id: int  # the member's user id
     user: str
     feeling: str  # "fits", "neutral", "not for"
     weight: float
@@ -105,14 +106,17 @@ def _played_columns(model: GroupRecommender, plays: tuple[tuple[int, int], ...])
     return np.asarray(list(dict.fromkeys(cols)), dtype=np.int64)
 
 
-def _feelings(weights: np.ndarray, names: list[str]) -> tuple[list[MemberFeeling], str]:
+def _feelings(
+    weights: np.ndarray, names: list[str], ids: tuple[int, ...]
+) -> tuple[list[MemberFeeling], str]:
     feelings = [
         MemberFeeling(
+            id=pk,
             user=name,
             feeling="fits" if w >= FITS else "not for" if w < 0 else "neutral",
             weight=round(float(w), 4),
         )
-        for name, w in zip(names, weights.tolist(), strict=True)
+        for pk, name, w in zip(ids, names, weights.tolist(), strict=True)
     ]
     fits = [f["user"] for f in feelings if f["feeling"] == "fits"]
     others = [f"{f['user']} {f['feeling']}" for f in feelings if f["feeling"] != "fits"]
@@ -190,7 +194,7 @@ def _compute(
     names = list(room.names)
     avoid = set().union(*(s.excluded_tracks for s in states))
     z = _preferences(model, profiles, result.item_ids)
-    results = _tracks(model, catalogue, result, z, names, avoid, rules, n)
+    results = _tracks(model, catalogue, result, z, (names, room.member_ids), avoid, rules, n)
     return GroupRecommendations(
         group=room.group_id,
         policy=policy,
@@ -218,8 +222,9 @@ def _preferences(
 
 def _tracks(
     model: GroupRecommender, catalogue: ServingCatalogue, result: Any, z: np.ndarray,
-    names: list[str], avoid: set[str], rules: Any, n: int,
+    members: tuple[list[str], tuple[int, ...]], avoid: set[str], rules: Any, n: int,
 ) -> list[GroupTrack]:  # fmt: skip
+    names, ids = members
     spread = float(np.std(result.scores)) or 1.0
     scored: list[tuple[float, GroupTrack]] = []
     for k, item in enumerate(result.item_ids.tolist()):
@@ -233,7 +238,7 @@ def _tracks(
             catalogue.artist_of_track.get(sid, -1),
             catalogue.genres_of_track.get(sid, frozenset()),
         )
-        feelings, text = _feelings(z[:, k], names)
+        feelings, text = _feelings(z[:, k], names, ids)
         agreement = sum(f["feeling"] != "not for" for f in feelings) / max(len(feelings), 1)
         score = float(result.scores[k])
         scored.append((score + shift * spread, GroupTrack(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from audotics.errors import ApplicationError, PermissionDenied
@@ -99,3 +101,41 @@ def test_a_guest_joins_with_seeds(live_room: ListeningGroup) -> None:
     assert {"name": "Dee", "guest": True}.items() <= next(
         m for m in state["members"] if m["id"] == guest.pk
     ).items()
+
+
+def test_a_member_stays_online_until_their_last_socket_closes(
+    live_room: ListeningGroup, listeners: list[User]
+) -> None:
+    def online() -> bool:
+        state = room_state(group_id=live_room.pk)
+        assert state is not None
+        return next(m for m in state["members"] if m["id"] == listeners[1].pk)["online"]
+
+    rooms.member_socket_opened(group_id=live_room.pk, user_id=listeners[1].pk)  # phone
+    rooms.member_socket_opened(group_id=live_room.pk, user_id=listeners[1].pk)  # TV tab
+    rooms.member_socket_closed(group_id=live_room.pk, user_id=listeners[1].pk)
+    assert online()
+    rooms.member_socket_closed(group_id=live_room.pk, user_id=listeners[1].pk)
+    assert not online()
+
+
+def test_the_ledger_credits_members_by_id_from_the_group_model_s_feelings(
+    live_room: ListeningGroup, listeners: list[User], django_capture_on_commit_callbacks: Any
+) -> None:
+    with django_capture_on_commit_callbacks(execute=True):  # the joins recompute the queue
+        queue.queue_refresh(group=live_room)
+        playback.playback_play(group=live_room, host=listeners[0])
+        playback.playback_advance(group=live_room, outcome=QueueEntry.State.SKIPPED)
+    entry = ListeningGroup.objects.get(pk=live_room.pk).playing
+    assert entry is not None and entry.added_by_id is None
+    feelings = {m["id"]: m["feeling"] for m in entry.why["members"]}
+    assert set(feelings) == {p.pk for p in listeners}
+    before = {x.user_id: x.satisfaction for x in MemberLedger.objects.filter(group=live_room)}
+
+    playback.playback_advance(group=live_room, outcome=QueueEntry.State.PLAYED)
+
+    gained = {
+        x.user_id: x.satisfaction - before[x.user_id]
+        for x in MemberLedger.objects.filter(group=live_room)
+    }
+    assert gained == pytest.approx({pk: playback.SATISFACTION[f] for pk, f in feelings.items()})
