@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 
 from django.core.asgi import get_asgi_application
@@ -25,3 +26,9 @@ application = ProtocolTypeRouter(
         ),
     }
 )
+
+# Everything imported so far lives as long as the process: move it out of the collector's
+# reach, so a full collection pauses the server for 20-25 ms instead of 80-107 ms (measured
+# with 50 room sockets, bench/room_fanout.py).
+gc.collect()
+gc.freeze()

@@ -29,6 +29,8 @@ CLOSE_FORBIDDEN = 4403
 CLOSE_NOT_FOUND = 4404
 
 _pending: dict[int, asyncio.Task[None]] = {}
+#: votes whose learning signal waits for the room's next recomputation (per process)
+_votes: dict[int, list[tuple[int, int, int]]] = {}
 
 
 class RateLimited(ApplicationError):
@@ -39,6 +41,15 @@ class RateLimited(ApplicationError):
 class RoomConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
     group_id: int | None = None
     user_id: int | None = None
+
+    async def dispatch(self, message: dict[str, Any]) -> None:
+        """Room events go straight out: Channels' dispatch would first queue each delivery
+        behind the database thread (``aclose_old_connections``), so one vote's database work
+        delayed its fan-out to every member (bench/room_fanout.py)."""
+        if message.get("type") == "room.event":
+            await self.room_event(message)
+            return
+        await super().dispatch(message)
 
     async def connect(self) -> None:
         await self.accept()
@@ -97,6 +108,8 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
         )
         if reply.state:
             await self._send_state()
+        if reply.learn is not None:
+            _votes.setdefault(self.group_id, []).append(reply.learn)
         if reply.refresh:
             self._refresh_soon(self.group_id)
         if reply.frame is not None:
@@ -140,6 +153,10 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
 
 
 async def _refresh_later(group_id: int, delay: float = REFRESH_DELAY) -> None:
+    """Learn from the votes gathered meanwhile, then recompute and push the queue once."""
     await asyncio.sleep(delay)
+    votes = _votes.pop(group_id, [])
     refresh: Callable[..., None] = room_actions.refresh
-    await database_sync_to_async(refresh)(group_id=group_id)
+    await database_sync_to_async(refresh)(group_id=group_id, votes=votes)
+    if _votes.get(group_id):  # votes that came in while this one ran
+        _pending[group_id] = asyncio.get_running_loop().create_task(_refresh_later(group_id))

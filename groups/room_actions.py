@@ -54,6 +54,7 @@ class Action:
 class Reply:
     state: bool = False  # send the caller the room's state (resync)
     refresh: bool = False  # recompute the queue soon (votes)
+    learn: tuple[int, int, int] | None = None  # (user, entry, value): a vote to learn from
     frame: dict[str, Any] | None = None  # a frame for the caller only
 
 
@@ -113,7 +114,17 @@ def state_for(*, group_id: int) -> RoomFrame:
     return state
 
 
-def refresh(*, group_id: int) -> None:
+def refresh(*, group_id: int, votes: list[tuple[int, int, int]] | None = None) -> None:
+    """Feed the gathered votes to online learning, then recompute and push the room."""
+    group = ListeningGroup.objects.filter(pk=group_id).first()
+    if group is None:
+        return
+    users = {u.pk: u for u in User.objects.filter(pk__in={v[0] for v in votes or []})}
+    for user_id, entry_id, value in votes or []:
+        if user_id in users:
+            queue.vote_feedback_record(
+                group=group, user=users[user_id], entry_id=entry_id, value=value
+            )
     room_changed(group_id=group_id, recompute=True)
 
 
@@ -126,10 +137,8 @@ def perform(*, group_id: int, user_id: int, action: Action) -> Reply:
     match action.type:
         case "vote":
             queue.entry_vote(group=group, user=user, entry_id=a["entry"], value=a["value"])
-            queue.vote_feedback_record(
-                group=group, user=user, entry_id=a["entry"], value=a["value"]
-            )
-            return Reply(refresh=True)
+            # learning waits for the recomputation, off the vote's path to the members
+            return Reply(refresh=True, learn=(user_id, a["entry"], a["value"]))
         case "skip":
             playback.skip_vote(group=group, user=user)
         case "enqueue":
