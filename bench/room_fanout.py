@@ -874,7 +874,7 @@ def main() -> int:
         nargs="*",
         default=[],
         metavar="NAME=VALUE",
-        help="extra server environment (diagnosis, e.g. BENCH_NO_FEEDBACK=1)",
+        help="extra server environment (diagnosis, e.g. BENCH_TRACE=/tmp/trace.txt)",
     )
     parser.add_argument(
         "--trace",

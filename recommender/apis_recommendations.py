@@ -132,7 +132,10 @@ class UserRecommendationsApi(APIView):
             params = self.InputSerializer(data=request.query_params)
             params.is_valid(raise_exception=True)
             n = params.validated_data["n"]
-        served = user_recommendations_served(user_id=_user_id(request), n=n)
+        served = user_recommendations_served(
+            user_id=_user_id(request), n=n,
+            recs_generation=getattr(request.user, "recs_generation", None),
+        )  # fmt: skip
         if served.rendered is not None:  # a cache hit: the stored JSON, not serialised again
             return HttpResponse(served.rendered, content_type="application/json")
         return Response(served.payload)

@@ -10,6 +10,10 @@ class User(AbstractUser):
     """A person using Audotics: a signed-up listener, an imported Last.fm listener or a guest."""
 
     display_name = models.CharField(max_length=150, blank=True)
+    #: bumped with the cache's generation counter by the listener's feedback, preference
+    #: updates, syncs and curation changes: read with the user at authentication, it lets a
+    #: process trust its own copy of a cached list (recommender/serving/users.py)
+    recs_generation = models.PositiveBigIntegerField(default=0, editable=False)
 
     def __str__(self) -> str:
         return self.display_name or self.username

@@ -11,10 +11,10 @@ import time
 from dataclasses import dataclass, field
 
 from django.core.cache import cache
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 
-from recommender.models import CurationRule
+from recommender.models import CurationRule, User
 
 REVISION_KEY = "recs:curation:rev"
 RECHECK_SECONDS = 30.0
@@ -52,10 +52,16 @@ class Rules:
 
 
 def curation_revision_bump() -> None:
+    """Every process re-reads the rules at its next request, and no kept list is trusted.
+
+    Every listener's ``recs_generation`` moves too (one UPDATE over the users table: curation
+    edits are rare), so per-process copies of cached lists are dropped at once.
+    """
     try:
         cache.incr(REVISION_KEY)
     except ValueError:
         cache.set(REVISION_KEY, 1, None)
+    User.objects.update(recs_generation=F("recs_generation") + 1)
 
 
 def _read(group_id: int | None) -> Rules:

@@ -63,12 +63,13 @@ def serving_get() -> Serving:
 
 def serving_caches_clear() -> None:
     """Forget every per-process serving cache (tests; a catalogue import)."""
-    from recommender.serving import bandit, catalogue, curation, rooms, state
+    from recommender.serving import bandit, catalogue, curation, rooms, state, users
 
     _servers.clear()
     catalogue.serving_catalogue_clear()
     state.listener_states_clear()
     rooms.room_states_clear()
+    users.kept_clear()
     curation.curation_rules_clear()
     bandit._current.clear()
 

@@ -36,12 +36,21 @@ def generation_key(user_id: int) -> str:
 
 
 def listener_generation_bump(*, user_id: int) -> None:
-    """Invalidate the listener's cached results and state in every process."""
+    """Invalidate the listener's cached results and state in every process.
+
+    The cache's counter goes first: a request that sees the user's new ``recs_generation``
+    (read from the database with the user) also sees the new counter.
+    """
+    from django.db.models import F
+
+    from recommender.models import User
+
     key = generation_key(user_id)
     try:
         cache.incr(key)
     except ValueError:
         cache.set(key, 1, None)
+    User.objects.filter(pk=user_id).update(recs_generation=F("recs_generation") + 1)
 
 
 def listener_generation(found: object, *, user_id: int) -> int:

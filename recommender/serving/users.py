@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any, TypedDict
 
@@ -250,26 +252,63 @@ def render(payload: UserRecommendations) -> bytes:
     return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
 
 
-def user_recommendations_served(*, user_id: int, n: int = 10) -> Served:
+_kept_lock = threading.Lock()
+#: (user, n) -> ((recs_generation, model version), rendered): this process's copies
+_kept: OrderedDict[tuple[int, int], tuple[tuple[int, str], bytes]] = OrderedDict()
+MAX_KEPT = 4096
+
+
+def _keep(key: tuple[int, int], stamp: tuple[int, str], rendered: bytes) -> None:
+    with _kept_lock:
+        _kept[key] = (stamp, rendered)
+        _kept.move_to_end(key)
+        while len(_kept) > MAX_KEPT:
+            _kept.popitem(last=False)
+
+
+def kept_clear() -> None:
+    with _kept_lock:
+        _kept.clear()
+
+
+def user_recommendations_served(
+    *, user_id: int, n: int = 10, recs_generation: int | None = None
+) -> Served:
     """Like :func:`user_recommendations`, but a cache hit is returned as the rendered bytes.
 
     A cached list is stored already rendered (with ``cached: true``), so a hit costs one cache
-    round trip and no serialisation: the API writes the bytes as they are.
+    round trip and no serialisation. With ``recs_generation`` (the user's column, read with
+    the user at authentication) a list this process served before at that generation and model
+    version is answered from its own copy, without the round trip: every bump of the cache's
+    generation also bumps the column.
     """
     serving = serving_get()
+    seconds = _cache_seconds()
+    kept_key = (user_id, n)
+    if recs_generation is not None and seconds > 0:
+        kept = _kept.get(kept_key)
+        if kept is not None and kept[0] == (recs_generation, serving.version):
+            return Served(rendered=kept[1])
     keys = [generation_key(user_id), RESULT_KEY.format(user_id, n), BANDIT_KEY, CURATION_KEY]
     found = cache.get_many(keys)
     generation = listener_generation(found.get(keys[0]), user_id=user_id)
     curation_rev = int(found.get(keys[3]) or 0)
-    seconds = _cache_seconds()
     entry = found.get(keys[1]) if seconds > 0 else None
     stamp = (generation, serving.version, curation_rev)
-    if entry is not None and entry[0] == stamp:
-        return Served(rendered=entry[1])
-    payload = _compute(serving, user_id, n, generation, int(found.get(keys[2]) or 0), curation_rev)
-    if seconds > 0:
-        cache.set(keys[1], (stamp, render({**payload, "cached": True})), seconds)
-    return Served(payload=payload)
+    hit = entry is not None and entry[0] == stamp
+    payload: UserRecommendations | None = None
+    if entry is not None and hit:
+        rendered: bytes = entry[1]
+    else:
+        bandit_rev = int(found.get(keys[2]) or 0)
+        payload = _compute(serving, user_id, n, generation, bandit_rev, curation_rev)
+        if seconds <= 0:
+            return Served(payload=payload)
+        rendered = render({**payload, "cached": True})
+        cache.set(keys[1], (stamp, rendered), seconds)
+    if recs_generation is not None:
+        _keep(kept_key, (recs_generation, serving.version), rendered)
+    return Served(rendered=rendered) if hit else Served(payload=payload)
 
 
 def user_recommendations(*, user_id: int, n: int = 10) -> UserRecommendations:

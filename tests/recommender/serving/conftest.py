@@ -82,8 +82,12 @@ def listener(demo_data: None) -> User:
 
 @pytest.fixture
 def listener_client(listener: User) -> APIClient:
+    """Token authentication, as the mobile clients use: the user (and their
+    ``recs_generation``) is read from the database on every request."""
+    from rest_framework.authtoken.models import Token
+
     client = APIClient()
-    client.force_authenticate(listener)
+    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=listener).key}")
     return client
 
 

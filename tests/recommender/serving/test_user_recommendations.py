@@ -73,6 +73,23 @@ def test_second_request_is_cached_until_feedback(hybrid: None, listener_client: 
     assert third.json()["generation"] > first.json()["generation"]
 
 
+def test_a_process_answers_from_its_copy_until_the_generation_moves(
+    hybrid: None, listener_client: APIClient, listener: User
+) -> None:
+    from django.core.cache import cache
+
+    from recommender.serving.state import listener_generation_bump
+
+    first = listener_client.get(URL, {"n": 5}).json()
+    cache.delete(f"recs:user:{listener.pk}:5")
+    kept = listener_client.get(URL, {"n": 5}).json()  # no shared-cache entry left to read
+
+    assert kept["cached"] is True and kept["generation"] == first["generation"]
+    listener_generation_bump(user_id=listener.pk)  # as another process does: cache, then column
+    after = listener_client.get(URL, {"n": 5}).json()
+    assert after["cached"] is False and after["generation"] > first["generation"]
+
+
 @pytest.mark.parametrize("kind", ["skip", "like", "dislike"])
 def test_feedback_changes_the_next_response(
     hybrid: None, listener_client: APIClient, kind: str
