@@ -7,6 +7,7 @@ and re-serialising ten nested items per request would cost more than computing t
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from django.http import HttpResponse
@@ -24,7 +25,7 @@ from recommender import selectors
 from recommender.apis import QueryParams
 from recommender.models import User
 from recommender.serving.groups import group_recommendations
-from recommender.serving.users import user_recommendations_served
+from recommender.serving.users import render, user_recommendations_served
 
 MAX_N = 50
 DEFAULT_N = 10
@@ -97,6 +98,12 @@ def _plain_n(request: Request) -> int | None:
     return n if 1 <= n <= MAX_N else None
 
 
+def _json(payload: Mapping[str, Any]) -> HttpResponse:
+    """A plain payload (str, int, float, bool, None, lists, dicts) as DRF's JSON renderer would
+    write it (compact, UTF-8), without its per-request renderer machinery."""
+    return HttpResponse(render(payload), content_type="application/json")
+
+
 class UserRecommendationsApi(APIView):
     """The signed-in listener's tracks: score, each model's part, confidence, why, fallback."""
 
@@ -138,7 +145,8 @@ class UserRecommendationsApi(APIView):
         )  # fmt: skip
         if served.rendered is not None:  # a cache hit: the stored JSON, not serialised again
             return HttpResponse(served.rendered, content_type="application/json")
-        return Response(served.payload)
+        assert served.payload is not None
+        return _json(served.payload)
 
 
 class GroupRecommendationsApi(APIView):
@@ -167,14 +175,14 @@ class GroupRecommendationsApi(APIView):
         generated_at = serializers.DateTimeField()
 
     @extend_schema(parameters=[InputSerializer], responses=OutputSerializer)
-    def get(self, request: Request) -> Response:
+    def get(self, request: Request) -> HttpResponse:
         params = self.InputSerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
         data = params.validated_data
         payload = group_recommendations(
             group_id=data["group"], user_id=_user_id(request), n=data["n"], policy=data["policy"]
         )
-        return Response(payload)
+        return _json(payload)
 
 
 def _member_group(request: Request, group_id: int) -> ListeningGroup:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import threading
 from collections import OrderedDict
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, TypedDict
 
@@ -247,7 +248,7 @@ class Served:
         return loaded
 
 
-def render(payload: UserRecommendations) -> bytes:
+def render(payload: Mapping[str, Any]) -> bytes:
     """The JSON a client receives (compact, UTF-8), as DRF's renderer would write it."""
     return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode()
 
