@@ -45,7 +45,23 @@ class RoomCreateForm(forms.Form):
         help_text="You can change it later from the room.",
     )
     max_members = forms.IntegerField(min_value=2, max_value=500, initial=20, label="Most people")
+    add_cap = forms.IntegerField(
+        required=False, min_value=1, max_value=20, initial=3, label="Adds per person",
+        help_text="Tracks one person may have waiting at once.",
+    )  # fmt: skip
+    veto_budget = forms.IntegerField(
+        required=False, min_value=0, max_value=10, initial=2, label="Vetoes per person",
+        help_text="Upcoming tracks each person may strike off, per session.",
+    )  # fmt: skip
     allow_explicit = forms.BooleanField(required=False, initial=True, label="Allow explicit tracks")
+
+    def clean_add_cap(self) -> int:
+        value = self.cleaned_data.get("add_cap")
+        return 3 if value is None else int(value)
+
+    def clean_veto_budget(self) -> int:
+        value = self.cleaned_data.get("veto_budget")
+        return 2 if value is None else int(value)
 
 
 class GuestForm(forms.Form):

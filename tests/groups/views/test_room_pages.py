@@ -58,12 +58,14 @@ def test_a_signed_in_listener_creates_a_room_and_hosts_it(
 
     response = client.post(
         reverse("rooms:new"),
-        {"name": "Sunday chill", "policy": "least-misery", "max_members": 8, "allow_explicit": ""},
-    )
+        {"name": "Sunday chill", "policy": "least-misery", "max_members": 8, "allow_explicit": "",
+         "add_cap": 5, "veto_budget": 0},
+    )  # fmt: skip
 
     room = ListeningGroup.objects.get(name="Sunday chill")
     assert response.status_code == 302 and response["Location"] == _url("room", room)
     assert (room.policy, room.max_members, room.allow_explicit) == ("least-misery", 8, False)
+    assert (room.add_cap, room.veto_budget) == (5, 0)
     assert Membership.objects.get(group=room, user=listeners[0]).role == Membership.Role.HOST
     page = client.get(_url("room", room))
     assert page.status_code == 200
@@ -197,12 +199,13 @@ def test_bad_guest_input_is_a_400_with_field_errors(
 
 def test_a_bad_create_form_is_a_400(demo_data: None, listeners: list[User]) -> None:
     response = _client(listeners[0]).post(
-        reverse("rooms:new"), {"name": "", "policy": "loudest", "max_members": 1}
+        reverse("rooms:new"),
+        {"name": "", "policy": "loudest", "max_members": 1, "add_cap": 0, "veto_budget": 99},
     )
 
     html = response.content.decode()
     assert response.status_code == 400
-    for field in ("name", "policy", "max_members"):
+    for field in ("name", "policy", "max_members", "add_cap", "veto_budget"):
         assert f'data-testid="field-error-{field}"' in html
     assert not ListeningGroup.objects.filter(kind=ListeningGroup.Kind.ROOM).exists()
 
