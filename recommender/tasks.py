@@ -18,3 +18,13 @@ def recommendations_precompute_active(
 ) -> int:
     """Warm the result cache for the listeners active in the last ``days`` days."""
     return recommendations_precompute(user_ids=active_listener_ids(days=days, limit=limit), n=n)
+
+
+@shared_task(acks_late=False)  # type: ignore[untyped-decorator]
+def model_retrain_task(name: str, tiny: bool = False, trigger: str = "schedule") -> str:
+    """Retrain one model in the worker (the beat schedules; ``manage.py retrain`` runs it in the
+    foreground). Not re-delivered after a crash: the next scheduled run retries."""
+    from recommender.services.retrain import model_retrain
+
+    run = model_retrain(name=name, trigger=trigger, tiny=tiny)
+    return f"{run.name}: version {run.version} is active"

@@ -18,6 +18,7 @@ from recommender.admin.common import ReadOnlyAdminMixin
 from recommender.models import (
     ImportRun,
     ModelVersion,
+    RetrainRun,
 )
 from recommender.services.model_versions import model_version_activate
 
@@ -125,3 +126,28 @@ class ModelVersionAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             self.message_user(request, exc.message, messages.ERROR)
             return
         self.message_user(request, f"{row.name}: version {row.version} is active.")
+
+
+@admin.register(RetrainRun)
+class RetrainRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Scheduled and foreground retrains, with why a run failed (read-only)."""
+
+    list_display = ("started_at", "name", "trigger", "status", "version", "finished_at")
+    list_filter = ("name", "status", "trigger")
+    search_fields = ("name", "reason", "version")
+    date_hierarchy = "started_at"
+    fields = (
+        ("name", "trigger"),
+        ("status", "version"),
+        ("started_at", "finished_at"),
+        "reason",
+    )
+    readonly_fields = (
+        "name",
+        "trigger",
+        "status",
+        "version",
+        "started_at",
+        "finished_at",
+        "reason",
+    )

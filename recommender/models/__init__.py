@@ -23,7 +23,7 @@ from recommender.models.listening import (
     ListeningEvent,
     UserTagAssignment,
 )
-from recommender.models.model_versions import ModelVersion
+from recommender.models.model_versions import ModelVersion, RetrainRun
 from recommender.models.serving import BanditSnapshot, BanditState, CurationRule
 from recommender.models.users import ListenerProfile, User
 
@@ -44,6 +44,7 @@ __all__ = [
     "Mood",
     "Playlist",
     "PlaylistTrack",
+    "RetrainRun",
     "Tag",
     "Track",
     "TrackGenre",

@@ -50,3 +50,31 @@ class ModelVersion(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} {self.version} ({self.status})"
+
+
+class RetrainRun(models.Model):
+    """One retrain (scheduled, or ``manage.py retrain``): how it ended, and why if it failed.
+
+    A run still ``running`` long after it started was killed (a worker lost mid-fit); the next
+    run of that model marks it failed. The active version is never touched by a failed run.
+    """
+
+    class Status(models.TextChoices):
+        RUNNING = "running", "Running"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+
+    name = models.CharField(max_length=64, help_text="store name, e.g. user_preference")
+    trigger = models.CharField(max_length=16, default="command", help_text="schedule or command")
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.RUNNING)
+    version = models.CharField(max_length=16, blank=True, help_text="the version it published")
+    reason = models.TextField(blank=True)
+    started_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-started_at", "-pk"]
+        indexes = [models.Index(fields=["name", "status"])]
+
+    def __str__(self) -> str:
+        return f"{self.name} retrain {self.started_at:%Y-%m-%d %H:%M} ({self.status})"

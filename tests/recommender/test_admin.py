@@ -37,6 +37,7 @@ from recommender.models import (
     ModelVersion,
     Playlist,
     PlaylistTrack,
+    RetrainRun,
     Tag,
     Track,
     TrackGenre,
@@ -127,6 +128,9 @@ def catalogue() -> dict[str, Any]:
         "bandit_snapshot": BanditSnapshot.objects.create(
             model_version="0001", state={"weights": {}}, reason="pop test"
         ),
+        "retrain_run": RetrainRun.objects.create(
+            name="user_preference", status="failed", reason="pop: no data"
+        ),
         "model_version": ModelVersion.objects.create(
             name="popularity",
             version="0001",
@@ -181,7 +185,8 @@ def test_change_page_answers_for_an_existing_row(
     [
         m
         for m in MODELS
-        if m not in (ImportRun, ModelVersion, TrackPrediction, BanditState, BanditSnapshot)
+        if m
+        not in (ImportRun, ModelVersion, RetrainRun, TrackPrediction, BanditState, BanditSnapshot)
     ],
     ids=lambda m: m._meta.label,
 )
