@@ -76,6 +76,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from _provenance import git_commit  # bench/ is the script's folder
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -874,23 +875,6 @@ def _redis(url: str) -> str:
     return url
 
 
-def _commit() -> str:
-    try:
-        rev = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain"], cwd=ROOT, capture_output=True, text=True, check=True
-        ).stdout.strip()
-        return rev + (" plus uncommitted changes" if dirty else "")
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     default_var = os.environ.get("AUDOTICS_VAR_DIR") or str(ROOT / "var")
@@ -1011,7 +995,7 @@ def run(args: argparse.Namespace, source: Path, store: Path, work: Path) -> int:
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python "
         f"{platform.python_version()}, 1-minute load average {load_before[0]:.1f} at the "
         f"start, {os.getloadavg()[0]:.1f} at the end",
-        "commit": _commit(),
+        "commit": git_commit(ROOT),
         "setup": (
             f"Database: a copy of {source / 'audotics.sqlite3'} (SQLite), models from {store}; "
             f"cache: {'Redis (' + redis_url + ')' if redis_url else 'local memory per process'}; "

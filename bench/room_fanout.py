@@ -77,6 +77,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from _provenance import git_commit  # bench/ is the script's folder
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -834,23 +835,6 @@ def markdown(report: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _commit() -> str:
-    try:
-        rev = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain"], cwd=ROOT, capture_output=True, text=True, check=True
-        ).stdout.strip()
-        return rev + (" plus uncommitted changes" if dirty else "")
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -951,7 +935,7 @@ def run(args: argparse.Namespace, work: Path) -> int:
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python "
         f"{platform.python_version()}, 1-minute load average {load_before[0]:.1f} at the "
         f"start, {load_after[0]:.1f} at the end",
-        "commit": _commit(),
+        "commit": git_commit(ROOT),
         "members": len(fx.users),
         "setup": (
             f"One uvicorn process (1 worker, DEBUG off) serving bench/room_asgi.py on a fresh "
