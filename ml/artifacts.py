@@ -284,7 +284,7 @@ class ModelStore:
                 "files": files,
                 "extra": dict(extra or {}),
             }
-            manifest = _jsonable(manifest)
+            manifest = jsonable(manifest)
             _write_synced(tmp / MANIFEST_FILE, json.dumps(manifest, indent=2, sort_keys=True))
             self._move_into_place(tmp, final)
             if activate:
@@ -419,18 +419,18 @@ def _finite_or_none(value: float) -> float | None:
     return number if math.isfinite(number) else None
 
 
-def _jsonable(value: Any) -> Any:
+def jsonable(value: Any) -> Any:
     """Plain JSON types (tuples become lists, numpy scalars become numbers, NaN becomes None)."""
     if isinstance(value, Mapping):
-        return {str(k): _jsonable(v) for k, v in value.items()}
+        return {str(k): jsonable(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
+        return [jsonable(v) for v in value]
     if isinstance(value, bool | int | str) or value is None:
         return value
     if isinstance(value, float):
         return _finite_or_none(value)
     if hasattr(value, "item"):
-        return _jsonable(value.item())
+        return jsonable(value.item())
     if hasattr(value, "to_dict"):
-        return _jsonable(value.to_dict())
+        return jsonable(value.to_dict())
     return str(value)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from celery import shared_task
 
 from recommender.serving.precompute import (
@@ -21,10 +23,18 @@ def recommendations_precompute_active(
 
 
 @shared_task(acks_late=False)  # type: ignore[untyped-decorator]
-def model_retrain_task(name: str, tiny: bool = False, trigger: str = "schedule") -> str:
+def model_retrain_task(
+    name: str,
+    tiny: bool = False,
+    trigger: str = "schedule",
+    params: dict[str, Any] | None = None,
+) -> str:
     """Retrain one model in the worker (the beat schedules; ``manage.py retrain`` runs it in the
     foreground). Not re-delivered after a crash: the next scheduled run retries."""
+    from recommender.models import RetrainRun
     from recommender.services.retrain import model_retrain
 
-    run = model_retrain(name=name, trigger=trigger, tiny=tiny)
-    return f"{run.name}: version {run.version} is active"
+    run = model_retrain(name=name, trigger=trigger, tiny=tiny, params=params)
+    if run.status == RetrainRun.Status.HELD:
+        return f"{run.name}: version {run.version} held as a candidate: {run.reason}"
+    return f"{run.name}: version {run.version} is active ({run.reason})"

@@ -46,6 +46,12 @@ def _skip_reason(item: pytest.Item) -> str | None:
             return "needs Redis: set REDIS_URL (scripts/test does when it answers)"
         if not _answers(url, 6379):
             return f"Redis at {url} does not answer"
+    if item.get_closest_marker("celery_worker"):
+        url = os.environ.get("REDIS_URL", "")
+        if not url:
+            return "needs a Redis broker for a real worker: set REDIS_URL (scripts/test does)"
+        if not _answers(url, 6379):
+            return f"Redis at {url} does not answer"
     if item.get_closest_marker("browser"):
         if not Path("/usr/bin/chromium").exists():
             return "needs Debian's chromium at /usr/bin/chromium"

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from audotics.settings.components import drf
-from audotics.settings.components import ml as _ml  # noqa: F401  (sets the HF offline flags)
+from audotics.settings.components import ml as _ml  # (also sets the HF offline flags)
 from audotics.settings.components.celery import celery_settings
 from audotics.settings.components.database import database_settings
 from audotics.settings.components.logging import logging_settings
@@ -134,3 +134,4 @@ HYBRID_BANDIT_LEARNING_RATE = 0.1
 
 # Machine learning: the versioned model store (rule 20).
 ML_STORE_DIR = Path(env_str("AUDOTICS_MODEL_STORE") or VAR_DIR / "models")
+PROMOTION = _ml.PROMOTION

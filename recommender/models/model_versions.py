@@ -11,8 +11,9 @@ class ModelVersion(models.Model):
     """A version in ``ML_STORE_DIR/<name>/<version>/``; the store's ACTIVE file is the truth.
 
     ``status`` follows the pointer: ``active`` for the version it names, ``retired`` for one
-    that served before, ``candidate`` for a published version never activated, ``failed`` for
-    one that was published but did not load back.
+    that served before, ``candidate`` for a published version never activated (the promotion
+    gate's ``gate`` and ``status_reason`` say why), ``failed`` for one that was published but
+    did not load back.
     """
 
     class Status(models.TextChoices):
@@ -32,6 +33,12 @@ class ModelVersion(models.Model):
     path = models.CharField(max_length=1024)
     created_at = models.DateTimeField(default=timezone.now)
     activated_at = models.DateTimeField(null=True, blank=True)
+    status_reason = models.TextField(
+        blank=True, help_text="why it was promoted or held (the promotion gate's verdict)"
+    )
+    gate = models.JSONField(
+        default=dict, blank=True, help_text="the promotion gate's checks and figures"
+    )
 
     class Meta:
         ordering = ["name", "-created_at", "-version"]
@@ -55,13 +62,16 @@ class ModelVersion(models.Model):
 class RetrainRun(models.Model):
     """One retrain (scheduled, or ``manage.py retrain``): how it ended, and why if it failed.
 
-    A run still ``running`` long after it started was killed (a worker lost mid-fit); the next
-    run of that model marks it failed. The active version is never touched by a failed run.
+    ``held``: it trained and published a version that the promotion gate kept as a candidate
+    (``reason`` says why). A run still ``running`` long after it started was killed (a worker
+    lost mid-fit); the next run of that model marks it failed. The active version is never
+    touched by a failed or held run.
     """
 
     class Status(models.TextChoices):
         RUNNING = "running", "Running"
         SUCCEEDED = "succeeded", "Succeeded"
+        HELD = "held", "Held as candidate"
         FAILED = "failed", "Failed"
 
     name = models.CharField(max_length=64, help_text="store name, e.g. user_preference")

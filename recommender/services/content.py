@@ -14,6 +14,7 @@ rows and never run TensorFlow on a request.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from django.db import transaction
@@ -42,7 +43,10 @@ NO_CATALOGUE = "no tracks with audio features: import the catalogue first (manag
 
 
 def _build(tiny: bool, **params: Any) -> ContentRecommender:
-    return ContentRecommender.tiny(**params) if tiny else ContentRecommender(**params)
+    try:
+        return ContentRecommender.tiny(**params) if tiny else ContentRecommender(**params)
+    except (TypeError, ValueError) as exc:
+        raise TrainingFailed(f"content: bad parameters {params}: {exc}") from None
 
 
 def _fit(model: ContentRecommender, data: Interactions, bar: Progress | None) -> ContentRecommender:
@@ -55,11 +59,34 @@ def _fit(model: ContentRecommender, data: Interactions, bar: Progress | None) ->
         raise TrainingFailed(str(exc)) from None
 
 
-def content_train(
-    *, name: str = STORE_NAME, tiny: bool = False, progress: bool = False, command: str = ""
-) -> ModelVersion:
-    """Train the content model on the database data, publish it, activate it, store predictions."""
+def _cold_start_metrics(
+    probe: ContentRecommender, data: Interactions, bar: Progress | None
+) -> dict[str, float]:
+    """The validation fit (80 % of the listeners) measured on the held-out ones' cold start."""
     from ml.evaluation import evaluate_cold_start
+
+    train, valid = split_users(data, test_fraction=VALIDATION_FRACTION, seed=SEED)
+    _fit(probe, train, bar)
+    result = evaluate_cold_start(
+        {STORE_NAME: probe}, train, valid, k=METRICS_K, seed=SEED, seeds=SEEDS
+    )[STORE_NAME]
+    return {k: float(v) for k, v in result.metrics.items()}
+
+
+def content_train(
+    *,
+    name: str = STORE_NAME,
+    tiny: bool = False,
+    progress: bool = False,
+    command: str = "",
+    params: Mapping[str, Any] | None = None,
+    force: bool = False,
+) -> ModelVersion:
+    """Train the content model on the database data, publish it, and (if the promotion gate
+    allows) activate it and store its per-track predictions."""
+    from recommender.services.promotion import promotion_decide
+
+    overrides = dict(params or {})
 
     data = content_interactions_build()
     if data.matrix.nnz == 0:
@@ -68,18 +95,20 @@ def content_train(
     if len(table) < 2:
         raise TrainingFailed(NO_CATALOGUE)
     moods = mood_set_build()
-    with progress_bar(total=4, desc=f"train {STORE_NAME}", enabled=progress) as bar:
+    validation = {
+        "protocol": "cold-start",
+        "seeds": SEEDS,
+        "fraction": VALIDATION_FRACTION,
+        "seed": SEED,
+        "k": METRICS_K,
+    }
+    with progress_bar(total=5, desc=f"train {STORE_NAME}", enabled=progress) as bar:
         bar.step("validation fit")
-        train, valid = split_users(data, test_fraction=VALIDATION_FRACTION, seed=SEED)
-        probe = _build(tiny, classifiers=False).set_sources(table, moods)
-        _fit(probe, train, bar)
-        result = evaluate_cold_start(
-            {STORE_NAME: probe}, train, valid, k=METRICS_K, seed=SEED, seeds=SEEDS
-        )[STORE_NAME]
-        metrics = {k: float(v) for k, v in result.metrics.items()}
+        probe = _build(tiny, **{**overrides, "classifiers": False}).set_sources(table, moods)
+        metrics = _cold_start_metrics(probe, data, bar)
         bar.advance(1)
         bar.step("refit on all data")
-        model = _fit(_build(tiny).set_sources(table, moods), data, bar)
+        model = _fit(_build(tiny, **overrides).set_sources(table, moods), data, bar)
         bar.advance(1)
         bar.step("publish")
         published = model_store().publish(
@@ -93,21 +122,31 @@ def content_train(
                 "ml_name": "content",
                 "tiny": tiny,
                 "data": {"listeners": data.n_users, "artists": data.n_items, "tracks": len(table)},
-                "validation": {
-                    "protocol": "cold-start",
-                    "seeds": SEEDS,
-                    "fraction": VALIDATION_FRACTION,
-                    "seed": SEED,
-                    "k": METRICS_K,
-                },
+                "validation": validation,
                 "blend_weights": model.weights_.tolist(),
                 "served_model": "refit on all data",
             },
         )
         bar.advance(1)
+        bar.step("promotion gate")
+
+        def baseline(active: dict[str, Any]) -> dict[str, float]:
+            probe = ContentRecommender(**{**active, "classifiers": False})
+            return _cold_start_metrics(probe.set_sources(table, moods), data, bar)
+
+        decision = promotion_decide(
+            name=STORE_NAME,
+            model=model,
+            metrics=metrics,
+            data_fingerprint=published.manifest["data_fingerprint"],
+            validation=validation,
+            baseline=baseline,
+            force=force,
+        )
+        bar.advance(1)
         bar.step("activate and store track predictions")
         try:
-            row = model_version_promote(name=STORE_NAME, published=published)
+            row = model_version_promote(name=STORE_NAME, published=published, decision=decision)
         except ModelVersionError as exc:
             raise TrainingFailed(exc.message) from None
         bar.advance(1)  # activation also stored every track's predicted genre and mood

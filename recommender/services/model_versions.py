@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.db import transaction
@@ -21,6 +21,9 @@ from ml.artifacts import VERSION_DIGITS, ModelStore, ModelStoreError, Version
 from ml.base import ModelLoadError
 from ml.models import MODELS
 from recommender.models import ModelVersion
+
+if TYPE_CHECKING:
+    from recommender.services.promotion import PromotionDecision
 
 #: Django-facing model names -> ``ml.models`` registry names. Any registry name is also accepted
 #: as itself (``als``, ``ease``, ...), so operators can train and serve the peers.
@@ -134,25 +137,36 @@ def model_version_activate(*, name: str, version: str) -> ModelVersion:
     return row
 
 
-def model_version_promote(*, name: str, published: Version) -> ModelVersion:
-    """Record a freshly published version and make it serve.
+def model_version_promote(
+    *, name: str, published: Version, decision: PromotionDecision | None = None
+) -> ModelVersion:
+    """Record a freshly published version and make it serve if the promotion gate allows.
 
-    A version that cannot be activated is recorded as ``failed`` (the previous one keeps
-    serving) and the :class:`ModelVersionError` propagates.
+    With a ``decision`` that does not promote, the version stays a ``candidate`` with the
+    gate's reason and figures on its row, and the active version keeps serving. A version that
+    cannot be activated is recorded as ``failed`` and the :class:`ModelVersionError` propagates.
     """
-    model_version_record(
+    row = model_version_record(
         name=name, version=published.version, manifest=published.manifest, path=published.path
     )
+    if decision is not None:
+        row.status_reason = decision.reason
+        row.gate = decision.to_dict()
+        row.save(update_fields=["status_reason", "gate"])
+        if not decision.promote:
+            return row
     try:
         return model_version_activate(name=name, version=published.version)
-    except ModelVersionError:
-        model_version_record(
+    except ModelVersionError as exc:
+        row = model_version_record(
             name=name,
             version=published.version,
             manifest=published.manifest,
             path=published.path,
             status=ModelVersion.Status.FAILED,
         )
+        row.status_reason = exc.message
+        row.save(update_fields=["status_reason"])
         raise
 
 

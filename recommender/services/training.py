@@ -15,7 +15,7 @@ previous version keeps serving.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from audotics.errors import ApplicationError
@@ -52,10 +52,22 @@ def _require_data(data: Interactions) -> None:
         raise TrainingFailed(NO_DATA)
 
 
+def _build(ml_name: str, *, tiny: bool, params: Mapping[str, Any] | None) -> BaseRecommender:
+    try:
+        return build(ml_name, tiny=tiny, **dict(params or {}))
+    except (TypeError, ValueError) as exc:
+        raise TrainingFailed(f"{ml_name}: bad parameters {dict(params or {})}: {exc}") from None
+
+
 def _fit(
-    ml_name: str, *, tiny: bool, data: Interactions, bar: Progress | None = None
+    ml_name: str,
+    *,
+    tiny: bool,
+    data: Interactions,
+    bar: Progress | None = None,
+    params: Mapping[str, Any] | None = None,
 ) -> BaseRecommender:
-    model = build(ml_name, tiny=tiny)
+    model = _build(ml_name, tiny=tiny, params=params)
     if bar is not None and hasattr(model, "on_epoch"):
         model.on_epoch = lambda e: bar.note(f"epoch {e.epoch}, loss {e.loss:.1f}")
     try:
@@ -65,21 +77,30 @@ def _fit(
 
 
 def _validation_metrics(
-    ml_name: str, *, tiny: bool, data: Interactions, bar: Progress | None = None
+    ml_name: str,
+    *,
+    tiny: bool,
+    data: Interactions,
+    bar: Progress | None = None,
+    params: Mapping[str, Any] | None = None,
 ) -> dict[str, float]:
     from ml.evaluation import ranking_metrics_at_k  # written beside the models; loaded on use
 
     if ml_name == GROUP_MODEL:
-        group_metrics = _group_validation_metrics(tiny=tiny, data=data, bar=bar)
+        group_metrics = _group_validation_metrics(tiny=tiny, data=data, bar=bar, params=params)
         if group_metrics is not None:
             return group_metrics
     train, valid = split_items_per_user(data, test_fraction=VALIDATION_FRACTION, seed=SEED)
-    model = _fit(ml_name, tiny=tiny, data=train, bar=bar)
+    model = _fit(ml_name, tiny=tiny, data=train, bar=bar, params=params)
     return {k: float(v) for k, v in ranking_metrics_at_k(model, train, valid, METRICS_K).items()}
 
 
 def _group_validation_metrics(
-    *, tiny: bool, data: Interactions, bar: Progress | None = None
+    *,
+    tiny: bool,
+    data: Interactions,
+    bar: Progress | None = None,
+    params: Mapping[str, Any] | None = None,
 ) -> dict[str, float] | None:
     """The group model is measured on ephemeral friend groups (the ``groups`` protocol):
     group NDCG@10 and the harmony metrics of its learned policy; None without friend groups."""
@@ -88,7 +109,7 @@ def _group_validation_metrics(
     task = make_task(data, seed=SEED)
     if not task.test_groups or not task.train_groups:
         return None
-    model = build(GROUP_MODEL, tiny=tiny)
+    model = _build(GROUP_MODEL, tiny=tiny, params=params)
     if bar is not None and hasattr(model, "on_epoch"):
         model.on_epoch = lambda e: bar.note(f"epoch {e.epoch}, loss {e.loss:.2f}")
     try:
@@ -109,23 +130,34 @@ def _training_data(ml_name: str) -> Interactions:
 
 
 def model_train(
-    *, name: str, tiny: bool = False, progress: bool = False, command: str = ""
+    *,
+    name: str,
+    tiny: bool = False,
+    progress: bool = False,
+    command: str = "",
+    params: Mapping[str, Any] | None = None,
+    force: bool = False,
 ) -> ModelVersion:
-    """Train ``name`` on the database data, publish it and make it the active version.
+    """Train ``name`` on the database data, publish it, and activate it if the gate allows.
 
-    ``name`` is a Django-facing name (``user_preference``) or any ``ml.models`` registry name.
+    ``name`` is a Django-facing name (``user_preference``) or any ``ml.models`` registry name;
+    ``params`` override the configuration's hyperparameters. The returned row is ``active``, or
+    a ``candidate`` with the promotion gate's reason (see ``recommender.services.promotion``).
     """
+    from recommender.services.promotion import promotion_decide
+
     store_name, ml_name = model_name_resolve(name=name)
     data = _training_data(ml_name)
     _require_data(data)
-    with progress_bar(total=3, desc=f"train {store_name}", enabled=progress) as bar:
+    with progress_bar(total=4, desc=f"train {store_name}", enabled=progress) as bar:
         bar.step("validation fit")
-        metrics = _validation_metrics(ml_name, tiny=tiny, data=data, bar=bar)
+        metrics = _validation_metrics(ml_name, tiny=tiny, data=data, bar=bar, params=params)
         bar.advance(1)
         bar.step("refit on all data")
-        model = _fit(ml_name, tiny=tiny, data=data, bar=bar)
+        model = _fit(ml_name, tiny=tiny, data=data, bar=bar, params=params)
         bar.advance(1)
         bar.step("publish")
+        extra = _training_extra(ml_name, tiny=tiny, data=data)
         published = model_store().publish(
             model,
             name=store_name,
@@ -133,11 +165,24 @@ def model_train(
             command=command or f"manage.py train {name}{' --tiny' if tiny else ''}",
             data_fingerprint=data.fingerprint(),
             activate=False,
-            extra=_training_extra(ml_name, tiny=tiny, data=data),
+            extra=extra,
+        )
+        bar.advance(1)
+        bar.step("promotion gate")
+        decision = promotion_decide(
+            name=store_name,
+            model=model,
+            metrics=metrics,
+            data_fingerprint=published.manifest["data_fingerprint"],
+            validation=extra["validation"],
+            baseline=lambda active: _validation_metrics(
+                ml_name, tiny=False, data=data, bar=bar, params=active
+            ),
+            force=force,
         )
         bar.advance(1)
     try:
-        return model_version_promote(name=store_name, published=published)
+        return model_version_promote(name=store_name, published=published, decision=decision)
     except ModelVersionError as exc:
         raise TrainingFailed(exc.message) from None
 
@@ -148,7 +193,7 @@ def _training_extra(ml_name: str, *, tiny: bool, data: Interactions) -> dict[str
         "tiny": tiny,
         "data": {"source": data.name, "users": data.n_users, "items": data.n_items},
         "validation": {
-            "split": "split_items_per_user",
+            "split": "groups protocol" if ml_name == GROUP_MODEL else "split_items_per_user",
             "fraction": VALIDATION_FRACTION,
             "seed": SEED,
             "k": METRICS_K,

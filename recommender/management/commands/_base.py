@@ -33,3 +33,19 @@ class ImportCommand(BaseCommand):
         for note in report.notes:
             self.stderr.write(f"note: {note}")
         self.stdout.write(self.style.SUCCESS(report.summary()))
+
+
+def param_pair(text: str) -> tuple[str, Any]:
+    """``--param epochs=3``: a hyperparameter override; the value is read as JSON when it can be
+    (numbers, true/false, lists), else kept as text."""
+    import argparse
+    import json
+
+    key, sep, raw = text.partition("=")
+    if not sep or not key.strip().isidentifier():
+        raise argparse.ArgumentTypeError(f"{text!r} is not KEY=VALUE")
+    try:
+        value: Any = json.loads(raw)
+    except ValueError:
+        value = raw
+    return key.strip(), value

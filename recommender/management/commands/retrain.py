@@ -7,6 +7,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from audotics.errors import ApplicationError
+from recommender.management.commands._base import param_pair
 from recommender.tasks import model_retrain_task
 
 
@@ -19,10 +20,23 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("model", help="user_preference (alias ncf), content, group, hybrid")
         parser.add_argument("--tiny", action="store_true", help="the small test configuration")
+        parser.add_argument(
+            "--param",
+            type=param_pair,
+            action="append",
+            default=[],
+            metavar="KEY=VALUE",
+            help="override a hyperparameter (repeatable), e.g. --param epochs=3",
+        )
 
     def handle(self, **options: Any) -> None:
         try:
-            summary = model_retrain_task(options["model"], tiny=options["tiny"], trigger="command")
+            summary = model_retrain_task(
+                options["model"],
+                tiny=options["tiny"],
+                trigger="command",
+                params=dict(options["param"]) or None,
+            )
         except ApplicationError as exc:
             raise CommandError(exc.message) from None
         self.stdout.write(self.style.SUCCESS(str(summary)))

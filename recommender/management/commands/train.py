@@ -1,4 +1,5 @@
-"""``manage.py train <model> [--tiny] [--no-progress]``: train, publish and activate a model."""
+"""``manage.py train <model> [--tiny] [--param K=V] [--force]``: train, publish, and activate a
+model when the promotion gate allows (otherwise it stays a candidate, with the reason)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from audotics.errors import ApplicationError
+from recommender.management.commands._base import param_pair
+from recommender.models import ModelVersion
 from recommender.services.content import STORE_NAME as CONTENT
 from recommender.services.content import content_train
 from recommender.services.hybrid import STORE_NAME as HYBRID
@@ -19,7 +22,7 @@ from recommender.services.training import model_train
 class Command(BaseCommand):
     help = (
         "Train a model on the database data, publish it to the model store (ML_STORE_DIR) "
-        "and make it the active version."
+        "and make it the active version if the promotion gate allows."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -32,6 +35,19 @@ class Command(BaseCommand):
         )
         parser.add_argument("--tiny", action="store_true", help="the small test configuration")
         parser.add_argument("--no-progress", action="store_true", help="do not draw a progress bar")
+        parser.add_argument(
+            "--param",
+            type=param_pair,
+            action="append",
+            default=[],
+            metavar="KEY=VALUE",
+            help="override a hyperparameter (repeatable), e.g. --param epochs=3",
+        )
+        parser.add_argument(
+            "--force",
+            action="store_true",
+            help="activate even if validation regressed (safety checks still apply)",
+        )
         parser.add_argument(
             "--if-missing",
             action="store_true",
@@ -52,10 +68,23 @@ class Command(BaseCommand):
         try:
             store_name, _ = model_name_resolve(name=options["model"])
             train = {CONTENT: content_train, HYBRID: hybrid_train}.get(store_name, model_train)
-            row = train(name=options["model"], tiny=options["tiny"], progress=progress)
+            row = train(
+                name=options["model"],
+                tiny=options["tiny"],
+                progress=progress,
+                params=dict(options["param"]),
+                force=options["force"],
+            )
         except ApplicationError as exc:
             raise CommandError(exc.message) from None
         metrics = ", ".join(f"{k} {v:.4f}" for k, v in row.metrics.items() if v is not None)
+        if row.status != ModelVersion.Status.ACTIVE:
+            self.stdout.write(
+                self.style.WARNING(
+                    f"{row.name}: version {row.version} held as a candidate: {row.status_reason}"
+                )
+            )
+            return
         self.stdout.write(
             self.style.SUCCESS(f"{row.name}: version {row.version} is active ({metrics})")
         )

@@ -3,7 +3,8 @@
 ``python -m tests.recommender.live.live_store`` (with ``AUDOTICS_VAR_DIR`` pointing at an empty
 folder) migrates a new SQLite database there, imports the small fixture catalogue and Last.fm
 sample, trains the tiny hybrid twice (versions 0001 and 0002; 0002 active) and prints one JSON
-line: ``{"token", "versions"}`` (an API token of the listener with most plays).
+line: ``{"token", "versions"}`` (an API token of the listener with most plays). With the argument
+``user_model`` it imports the Last.fm sample and trains the tiny user-preference model instead.
 """
 
 from __future__ import annotations
@@ -44,5 +45,22 @@ def main() -> dict[str, Any]:
     return {"token": Token.objects.create(user=listener).key, "versions": versions}
 
 
+def main_user_model() -> dict[str, Any]:
+    """The Last.fm sample and the tiny user-preference model 0001, for a retrain worker."""
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    from recommender.services.imports.lastfm import lastfm_import
+    from recommender.services.training import model_train
+
+    call_command("migrate", interactive=False, verbosity=0)
+    lastfm_import(directory=FIXTURES / "lastfm-small")
+    return {"versions": [model_train(name="user_preference", tiny=True).version]}
+
+
 if __name__ == "__main__":
-    print(json.dumps(main()))
+    import sys
+
+    print(json.dumps(main_user_model() if sys.argv[1:] == ["user_model"] else main()))
