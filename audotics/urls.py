@@ -7,12 +7,18 @@ from django.views.defaults import page_not_found
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from recommender import views as recommender_views
+from recommender.admin.inspector import recommendation_inspector
 
 urlpatterns = [
     path("", recommender_views.home, name="home"),
     path("healthz", recommender_views.healthz, name="healthz"),
     path("discover/", recommender_views.discover, name="discover"),
     path("rooms/", include("groups.urls")),
+    path(
+        "admin/inspector/",
+        admin.site.admin_view(recommendation_inspector),
+        name="recommendation-inspector",
+    ),
     path("admin/", admin.site.urls),
     path("spotify/", include("spotify_sync.urls")),
     path("api/v1/", include("recommender.urls")),
