@@ -35,6 +35,8 @@ def model_retrain_task(
     from recommender.services.retrain import model_retrain
 
     run = model_retrain(name=name, trigger=trigger, tiny=tiny, params=params)
+    if run.status == RetrainRun.Status.SKIPPED:
+        return f"{run.name}: skipped: {run.reason}"
     if run.status == RetrainRun.Status.HELD:
         return f"{run.name}: version {run.version} held as a candidate: {run.reason}"
     return f"{run.name}: version {run.version} is active ({run.reason})"

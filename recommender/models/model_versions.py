@@ -72,6 +72,7 @@ class RetrainRun(models.Model):
         RUNNING = "running", "Running"
         SUCCEEDED = "succeeded", "Succeeded"
         HELD = "held", "Held as candidate"
+        SKIPPED = "skipped", "Skipped: no new events"
         FAILED = "failed", "Failed"
 
     name = models.CharField(max_length=64, help_text="store name, e.g. user_preference")

@@ -36,6 +36,43 @@ def retrain_runs_mark_killed(*, name: str) -> int:
     ).update(status=RetrainRun.Status.FAILED, reason=KILLED, finished_at=timezone.now())
 
 
+def _unchanged_reason(*, store_name: str, ml_name: str, tiny: bool) -> str | None:
+    """Why a scheduled retrain has nothing to do, or None: it skips only when the active version
+    was trained on exactly the current data (same fingerprint: no new events since) with the
+    configuration a retrain would use (same parameters)."""
+    from ml.artifacts import jsonable
+    from ml.base import BaseRecommender
+    from ml.content.estimator import ContentRecommender
+    from ml.hybrid.estimator import HybridRecommender
+    from ml.models import build
+    from recommender.selectors_content import content_interactions_build
+    from recommender.services.model_versions import model_store
+    from recommender.services.training import _training_data
+
+    store = model_store()
+    active = store.active_version(store_name)
+    if active is None:
+        return None
+    manifest = store.manifest(store_name, active)
+    fresh: BaseRecommender
+    if store_name in (CONTENT, HYBRID):
+        data = content_interactions_build()
+        cls = ContentRecommender if store_name == CONTENT else HybridRecommender
+        fresh = cls.tiny() if tiny else cls()
+    else:
+        data = _training_data(ml_name)
+        fresh = build(ml_name, tiny=tiny)
+    fingerprint = data.fingerprint()
+    if fingerprint != manifest.get("data_fingerprint"):
+        return None
+    if jsonable(fresh.get_params()) != manifest.get("params"):
+        return None
+    return (
+        f"no new events since version {active} (data fingerprint {fingerprint}) and the same "
+        "configuration: nothing to retrain"
+    )
+
+
 def model_retrain(
     *,
     name: str,
@@ -47,10 +84,19 @@ def model_retrain(
     """Retrain ``name`` on the current data and record the run; re-raises a failure.
 
     The run ``succeeded`` when the new version passed the promotion gate and serves, and is
-    ``held`` (with the gate's reason) when it was kept as a candidate.
+    ``held`` (with the gate's reason) when it was kept as a candidate. A scheduled run is
+    ``skipped`` when nothing changed since the active version (see ``_unchanged_reason``): the
+    daily user-model retrain costs nothing on a day without new events.
     """
-    store_name, _ = model_name_resolve(name=name)
+    store_name, ml_name = model_name_resolve(name=name)
     retrain_runs_mark_killed(name=store_name)
+    if trigger == "schedule" and not params:
+        unchanged = _unchanged_reason(store_name=store_name, ml_name=ml_name, tiny=tiny)
+        if unchanged is not None:
+            return RetrainRun.objects.create(
+                name=store_name, trigger=trigger, status=RetrainRun.Status.SKIPPED,
+                reason=unchanged, finished_at=timezone.now(),
+            )  # fmt: skip
     run = RetrainRun.objects.create(name=store_name, trigger=trigger)
     train = {CONTENT: content_train, HYBRID: hybrid_train}.get(store_name, model_train)
     try:

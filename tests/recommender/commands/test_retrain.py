@@ -95,3 +95,24 @@ def test_the_migrations_seed_the_three_retrain_schedules() -> None:
     )  # fmt: skip
     assert (weekly.crontab.day_of_week, json.loads(weekly.args)) == ("1", ["group"])
     assert (monthly.crontab.day_of_month, json.loads(monthly.args)) == ("1", ["content"])
+
+
+def test_a_scheduled_retrain_skips_when_nothing_changed_and_runs_on_new_events(
+    store: ModelStore, fixtures_dir: Path
+) -> None:
+    from recommender.models import Artist, ArtistPlayCount, User
+    from recommender.services.retrain import model_retrain
+
+    lastfm_import(directory=fixtures_dir / "lastfm-small")
+    model_retrain(name="user_preference", tiny=True, trigger="schedule")
+
+    skipped = model_retrain(name="user_preference", tiny=True, trigger="schedule")
+    forced = model_retrain(name="user_preference", tiny=True, trigger="command")
+
+    assert skipped.status == "skipped" and "no new events since version 0001" in skipped.reason
+    assert forced.status == "succeeded" and forced.version == "0002"
+    listener = User.objects.filter(artistplaycount__isnull=False).order_by("pk").first()
+    artist = Artist.objects.exclude(play_counts__user=listener).order_by("pk").first()
+    ArtistPlayCount.objects.create(user=listener, artist=artist, play_count=30)
+    fresh = model_retrain(name="user_preference", tiny=True, trigger="schedule")
+    assert fresh.status in ("succeeded", "held") and fresh.version == "0003"

@@ -2,9 +2,10 @@
 
 A worker process (``celery -A audotics worker``) runs against a fresh SQLite database and model
 store holding the tiny user-preference model 0001. The test process only sends the task to the
-broker, as beat does, and reads the outcome from the database and the store: a retrain of the
-same configuration is promoted (0002 active); a retrain with a configuration that barely learns
-is held as a candidate with the gate's reason, and 0002 keeps serving.
+broker, as beat does, and reads the outcome from the database and the store: with no new events
+the scheduled retrain is skipped; after new plays it is trained and promoted (0002 active); a
+retrain with a configuration that barely learns is held as a candidate with the gate's reason,
+and 0002 keeps serving.
 """
 
 from __future__ import annotations
@@ -71,7 +72,7 @@ def worker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]
     )  # fmt: skip
     client = Celery("retrain-test", broker=_broker_url())
     try:
-        yield {"var_dir": var_dir, "queue": queue, "client": client, "proc": proc}
+        yield {"var_dir": var_dir, "queue": queue, "client": client, "proc": proc, "env": env}
     finally:
         with suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGTERM)
@@ -115,9 +116,32 @@ def _version_row(worker: dict[str, Any], version: str) -> tuple[str, str]:
         ).fetchone()
 
 
+NEW_PLAYS = """
+from recommender.models import Artist, ArtistPlayCount, User
+listener = User.objects.filter(artistplaycount__isnull=False).order_by("pk").first()
+known = ArtistPlayCount.objects.filter(user=listener).values("artist")
+for artist in Artist.objects.exclude(pk__in=known).order_by("pk")[:3]:
+    ArtistPlayCount.objects.create(user=listener, artist=artist, play_count=25)
+"""
+
+
+def test_a_scheduled_retrain_without_new_events_is_skipped(worker: dict[str, Any]) -> None:
+    status, version, reason = _retrain(worker)
+
+    assert (status, version) == ("skipped", ""), reason
+    assert "no new events since version 0001" in reason
+    assert ModelStore(worker["var_dir"] / "models").active_version("user_preference") == "0001"
+
+
 def test_a_scheduled_retrain_in_the_worker_promotes_the_new_version(
     worker: dict[str, Any],
 ) -> None:
+    shell = subprocess.run(
+        [sys.executable, "manage.py", "shell", "-c", NEW_PLAYS], env=worker["env"], cwd=ROOT,
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert shell.returncode == 0, shell.stderr[-2000:]
+
     status, version, reason = _retrain(worker)
 
     assert (status, version) == ("succeeded", "0002"), reason
