@@ -3,9 +3,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import admin, messages
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.http import HttpRequest
+from django.utils import timezone
 
 from audotics.errors import ApplicationError
 from recommender.admin.common import ReadOnlyAdminMixin
@@ -13,12 +16,47 @@ from recommender.models import BanditSnapshot, BanditState, CurationRule
 from recommender.serving.bandit import bandit_reset, bandit_restore, bandit_snapshot_create
 
 
+class LiveFilter(admin.SimpleListFilter):
+    """Rules that apply now, rules waiting for their start, rules past their end."""
+
+    title = "when"
+    parameter_name = "when"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [("live", "Live now"), ("scheduled", "Scheduled"), ("ended", "Ended")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        now = timezone.now()
+        started = Q(starts_at__isnull=True) | Q(starts_at__lte=now)
+        running = Q(ends_at__isnull=True) | Q(ends_at__gt=now)
+        if self.value() == "live":
+            return queryset.filter(started & running)
+        if self.value() == "scheduled":
+            return queryset.filter(starts_at__gt=now)
+        if self.value() == "ended":
+            return queryset.filter(ends_at__lte=now)
+        return queryset
+
+
+class ScopeFilter(admin.SimpleListFilter):
+    title = "scope"
+    parameter_name = "scope"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [("global", "Everywhere"), ("room", "One room")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        if self.value() in ("global", "room"):
+            return queryset.filter(group__isnull=self.value() == "global")
+        return queryset
+
+
 @admin.register(CurationRule)
 class CurationRuleAdmin(admin.ModelAdmin):
     """Pin, boost, bury or block a track, artist or genre, everywhere or in one room."""
 
     list_display = ("__str__", "action", "amount", "group", "starts_at", "ends_at", "created_by")
-    list_filter = ("action",)
+    list_filter = ("action", LiveFilter, ScopeFilter)
     search_fields = ("track__name", "artist__name", "genre__name", "note")
     autocomplete_fields = ("track", "artist", "genre", "group")
     readonly_fields = ("created_by", "created_at")

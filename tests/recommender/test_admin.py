@@ -256,3 +256,35 @@ def test_artist_page_lists_only_the_top_tags(admin_client: Client) -> None:
     (tags,) = [f for f in response.context["inline_admin_formsets"] if f.opts.model is ArtistTag]
     counts = [form.instance.count for form in tags.formset.forms]
     assert counts == list(range(25, 5, -1))
+
+
+def test_curation_rules_filter_by_when_and_scope(admin_client: Client) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from groups.models import ListeningGroup
+    from recommender.models import Genre
+
+    now = timezone.now()
+    room = ListeningGroup.objects.create(name="Filter room")
+    live = CurationRule.objects.create(action="block", genre=Genre.objects.create(name="polka"))
+    later = CurationRule.objects.create(
+        action="bury", genre=Genre.objects.create(name="ska"), starts_at=now + timedelta(days=1)
+    )
+    ended = CurationRule.objects.create(
+        action="boost", genre=Genre.objects.create(name="jazz"), group=room,
+        ends_at=now - timedelta(days=1),
+    )  # fmt: skip
+    url = _url(CurationRule, "changelist")
+
+    def shown(**query: str) -> set[int]:
+        page = admin_client.get(url, query)
+        assert page.status_code == 200
+        return {row.pk for row in page.context["cl"].result_list}
+
+    assert shown(when="live") == {live.pk}
+    assert shown(when="scheduled") == {later.pk}
+    assert shown(when="ended") == {ended.pk}
+    assert shown(scope="room") == {ended.pk}
+    assert shown(scope="global") == {live.pk, later.pk}
