@@ -171,17 +171,18 @@ def model_version_promote(
 
 
 def _rollback_target(name: str) -> str:
-    """The newest version older than the active one that has not failed."""
+    """The newest version older than the active one that served or could have: not one that
+    failed to load, nor a candidate the promotion gate held (it never passed the gate)."""
     store = model_store()
     active = store.active_version(name)
     if active is None:
         raise ModelVersionError(f"model {name!r} has no active version to roll back from")
-    failed = set(
-        ModelVersion.objects.filter(name=name, status=ModelVersion.Status.FAILED).values_list(
-            "version", flat=True
-        )
+    skipped = set(
+        ModelVersion.objects.filter(
+            name=name, status__in=[ModelVersion.Status.FAILED, ModelVersion.Status.CANDIDATE]
+        ).values_list("version", flat=True)
     )
-    older = [v for v in store.versions(name) if int(v) < int(active) and v not in failed]
+    older = [v for v in store.versions(name) if int(v) < int(active) and v not in skipped]
     if not older:
         raise ModelVersionError(f"model {name!r} has no version before {active}")
     return older[-1]

@@ -172,3 +172,15 @@ def test_train_command_params_and_force_flags(store: ModelStore) -> None:
     assert ModelVersion.objects.get(version="0002").manifest["params"]["epochs"] == 1
     with pytest.raises(Exception, match="is not KEY=VALUE"):
         call_command("train", "ncf", "--param", "epochs", stdout=StringIO())
+
+
+def test_rollback_skips_a_held_candidate(store: ModelStore) -> None:
+    from recommender.services.model_versions import model_version_rollback
+
+    model_train(name="user_preference", tiny=True)  # 0001 active
+    model_train(name="user_preference", tiny=True, params=WORSE)  # 0002 held
+    model_train(name="user_preference", tiny=True)  # 0003 active
+
+    row = model_version_rollback(name="user_preference")
+
+    assert row.version == "0001" and store.active_version("user_preference") == "0001"
