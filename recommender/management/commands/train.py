@@ -79,6 +79,11 @@ class Command(BaseCommand):
             raise CommandError(exc.message) from None
         metrics = ", ".join(f"{k} {v:.4f}" for k, v in row.metrics.items() if v is not None)
         if row.status != ModelVersion.Status.ACTIVE:
+            if model_store().active_version(row.name) is None:
+                raise CommandError(
+                    f"{row.name}: nothing serves: version {row.version} held as a candidate: "
+                    f"{row.status_reason}"
+                )
             self.stdout.write(
                 self.style.WARNING(
                     f"{row.name}: version {row.version} held as a candidate: {row.status_reason}"

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 from django.core.management import call_command
+from django.core.management.base import CommandError
 
 from ml.artifacts import ModelStore
 from ml.data.interactions import Interactions
@@ -139,15 +140,15 @@ def test_the_popularity_bound_holds_popularity_and_passes_personal_models(
 
 def test_a_held_first_version_leaves_nothing_serving(store: ModelStore, settings: Any) -> None:
     settings.PROMOTION = {**settings.PROMOTION, "max_popularity_ratio": 0.6}
-    out = StringIO()
+    with pytest.raises(CommandError) as caught:
+        call_command("train", "popularity", "--tiny", stdout=StringIO())
 
-    call_command("train", "popularity", "--tiny", stdout=out)
-
+    assert str(caught.value).startswith("popularity: nothing serves: version 0001 held")
+    assert "\n" not in str(caught.value) and "unsafe: popularity bias" in str(caught.value)
     row = ModelVersion.objects.get(name="popularity")
     assert row.status == ModelVersion.Status.CANDIDATE
     assert row.gate["safety"]["popularity_ratio"] > 0.6
     assert store.active_version("popularity") is None
-    assert "held as a candidate: unsafe: popularity bias" in out.getvalue()
 
 
 def test_nan_metrics_and_nan_scores_are_unsafe(store: ModelStore, settings: Any) -> None:
