@@ -18,6 +18,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from audotics.errors import PermissionDenied
+from experiments.services import exposure_record
+from experiments.serving import ARM_HEADER
 from groups.models import ListeningGroup
 from groups.services.compatibility import compatibility_score
 from ml.group.policies import LEARNED, POLICIES
@@ -81,6 +83,15 @@ class _RecommendedTrackSerializer(serializers.Serializer[dict[str, Any]]):
     curation = serializers.CharField(allow_null=True, help_text="pinned, boosted, buried")
 
 
+class _ExperimentArmSerializer(serializers.Serializer[dict[str, Any]]):
+    class Meta:
+        ref_name = "ExperimentArm"
+
+    name = serializers.CharField(help_text="the running A/B experiment")
+    arm = serializers.CharField(help_text="your arm of it (also in the X-Audotics-Arm header)")
+    version = serializers.CharField(help_text="the hybrid version that arm serves")
+
+
 def _plain_n(request: Request) -> int | None:
     """``n`` of the common query (none, or one ``n`` from 1 to 50) without a serializer.
 
@@ -120,6 +131,9 @@ class UserRecommendationsApi(APIView):
         results = serializers.ListField(child=_RecommendedTrackSerializer())
         fallback = serializers.BooleanField()
         model_versions = serializers.DictField(child=serializers.CharField())
+        experiment = _ExperimentArmSerializer(
+            allow_null=True, help_text="the A/B arm that served this list; null when none runs"
+        )
         generation = serializers.IntegerField(help_text="bumped by your feedback")
         cached = serializers.BooleanField()
         generated_at = serializers.DateTimeField()
@@ -139,14 +153,19 @@ class UserRecommendationsApi(APIView):
             params = self.InputSerializer(data=request.query_params)
             params.is_valid(raise_exception=True)
             n = params.validated_data["n"]
+        user_id = _user_id(request)
         served = user_recommendations_served(
-            user_id=_user_id(request), n=n,
-            recs_generation=getattr(request.user, "recs_generation", None),
-        )  # fmt: skip
+            user_id=user_id, n=n, recs_generation=getattr(request.user, "recs_generation", None)
+        )
+        exposure_record(choice=served.arm, user_id=user_id)  # in memory but the first time
         if served.rendered is not None:  # a cache hit: the stored JSON, not serialised again
-            return HttpResponse(served.rendered, content_type="application/json")
-        assert served.payload is not None
-        return _json(served.payload)
+            response = HttpResponse(served.rendered, content_type="application/json")
+        else:
+            assert served.payload is not None
+            response = _json(served.payload)
+        if served.arm is not None:
+            response[ARM_HEADER] = served.arm.header
+        return response
 
 
 class GroupRecommendationsApi(APIView):

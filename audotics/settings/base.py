@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "recommender",
     "groups",
     "spotify_sync",
+    "experiments",
 ]
 
 MIDDLEWARE = [

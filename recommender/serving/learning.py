@@ -15,14 +15,14 @@ import numpy as np
 from recommender.models import FeedbackEvent
 from recommender.selectors_content import ModelNotReady
 from recommender.serving.bandit import REWARDS, bandit_update
-from recommender.serving.hybrid import context_bucket, serving_get
+from recommender.serving.hybrid import context_bucket
 from recommender.serving.state import (
     generation_key,
     listener_generation,
     listener_generation_bump_on_commit,
     listener_state_get,
 )
-from recommender.serving.users import history_row
+from recommender.serving.users import history_row, serving_for_user
 
 logger = logging.getLogger(__name__)
 
@@ -45,7 +45,7 @@ def feedback_learn(*, event: FeedbackEvent) -> dict[str, float] | None:
     if reward is None:
         return None
     try:
-        serving = serving_get()
+        serving = serving_for_user(user_id=event.user_id)
     except ModelNotReady:
         return None
     from django.core.cache import cache

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import threading
 from collections import OrderedDict
 from collections.abc import Mapping
@@ -15,7 +16,10 @@ from django.conf import settings
 from django.core.cache import cache
 from django.utils import timezone
 
+from experiments.serving import REVISION_KEY as EXPERIMENT_KEY
+from experiments.serving import ArmChoice, ExperimentArm, arm_choice, experiment_revision
 from ml.hybrid.details import Prepared
+from recommender.selectors_content import ModelNotReady
 from recommender.serving.bandit import REVISION_KEY as BANDIT_KEY
 from recommender.serving.bandit import bandit_weights
 from recommender.serving.catalogue import ServingCatalogue, TrackCard
@@ -29,6 +33,7 @@ from recommender.serving.state import (
     listener_state_get,
 )
 
+logger = logging.getLogger(__name__)
 RESULT_KEY = "recs:user:{}:{}"
 #: extra artists ranked beyond ``n`` so exclusions and curation still leave ``n`` tracks
 SLACK = 10
@@ -61,6 +66,7 @@ class UserRecommendations(TypedDict):
     fallback: bool
     context: RecommendationContext
     model_versions: dict[str, str]
+    experiment: ExperimentArm | None
     generation: int
     cached: bool
     generated_at: str
@@ -112,7 +118,7 @@ def neighbour_columns(catalogue: ServingCatalogue, recent: tuple[str, ...]) -> d
     """Artist columns of the content neighbours of the newest recent track -> that track's id."""
     if not recent:
         return {}
-    from recommender.selectors_content import ModelNotReady, content_model
+    from recommender.selectors_content import content_model
 
     try:
         model = content_model()
@@ -239,6 +245,8 @@ class Served:
 
     payload: UserRecommendations | None = None
     rendered: bytes | None = None
+    #: the experiment's arm that served it (None: no experiment runs)
+    arm: ArmChoice | None = None
 
     def data(self) -> UserRecommendations:
         if self.payload is not None:
@@ -254,14 +262,16 @@ def render(payload: Mapping[str, Any]) -> bytes:
 
 
 _kept_lock = threading.Lock()
-#: (user, n) -> ((recs_generation, model version), rendered): this process's copies
-_kept: OrderedDict[tuple[int, int], tuple[tuple[int, str], bytes]] = OrderedDict()
+#: (user, n) -> ((recs_generation, active model version), rendered, arm): this process's copies
+_kept: OrderedDict[tuple[int, int], tuple[tuple[int, str], bytes, ArmChoice | None]] = OrderedDict()
 MAX_KEPT = 4096
 
 
-def _keep(key: tuple[int, int], stamp: tuple[int, str], rendered: bytes) -> None:
+def _keep(
+    key: tuple[int, int], stamp: tuple[int, str], rendered: bytes, arm: ArmChoice | None
+) -> None:
     with _kept_lock:
-        _kept[key] = (stamp, rendered)
+        _kept[key] = (stamp, rendered, arm)
         _kept.move_to_end(key)
         while len(_kept) > MAX_KEPT:
             _kept.popitem(last=False)
@@ -281,21 +291,31 @@ def user_recommendations_served(
     round trip and no serialisation. With ``recs_generation`` (the user's column, read with
     the user at authentication) a list this process served before at that generation and model
     version is answered from its own copy, without the round trip: every bump of the cache's
-    generation also bumps the column.
+    generation also bumps the column (and so do an experiment's start and stop, which is why
+    the copy's stamp holds the *active* version even where an arm served another one).
     """
     serving = serving_get()
+    active = serving.version
     seconds = _cache_seconds()
     kept_key = (user_id, n)
     if recs_generation is not None and seconds > 0:
         kept = _kept.get(kept_key)
-        if kept is not None and kept[0] == (recs_generation, serving.version):
-            return Served(rendered=kept[1])
-    keys = [generation_key(user_id), RESULT_KEY.format(user_id, n), BANDIT_KEY, CURATION_KEY]
+        if kept is not None and kept[0] == (recs_generation, active):
+            return Served(rendered=kept[1], arm=kept[2])
+    keys = [
+        generation_key(user_id), RESULT_KEY.format(user_id, n), BANDIT_KEY, CURATION_KEY,
+        EXPERIMENT_KEY,
+    ]  # fmt: skip
     found = cache.get_many(keys)
+    experiment_rev = experiment_revision(found.get(EXPERIMENT_KEY))
+    arm = _arm_serving(user_id, experiment_rev)
+    choice = arm[0] if arm is not None else None
+    if arm is not None:
+        serving = arm[1]
     generation = listener_generation(found.get(keys[0]), user_id=user_id)
     curation_rev = int(found.get(keys[3]) or 0)
     entry = found.get(keys[1]) if seconds > 0 else None
-    stamp = (generation, serving.version, curation_rev)
+    stamp = (generation, serving.version, curation_rev, experiment_rev)
     hit = entry is not None and entry[0] == stamp
     payload: UserRecommendations | None = None
     if entry is not None and hit:
@@ -303,13 +323,37 @@ def user_recommendations_served(
     else:
         bandit_rev = int(found.get(keys[2]) or 0)
         payload = _compute(serving, user_id, n, generation, bandit_rev, curation_rev)
+        payload["experiment"] = choice.payload() if choice is not None else None
         if seconds <= 0:
-            return Served(payload=payload)
+            return Served(payload=payload, arm=choice)
         rendered = render({**payload, "cached": True})
         cache.set(keys[1], (stamp, rendered), seconds)
     if recs_generation is not None:
-        _keep(kept_key, (recs_generation, serving.version), rendered)
-    return Served(rendered=rendered) if hit else Served(payload=payload)
+        _keep(kept_key, (recs_generation, active), rendered, choice)
+    return Served(rendered=rendered, arm=choice) if hit else Served(payload=payload, arm=choice)
+
+
+def _arm_serving(user_id: int, revision: int) -> tuple[ArmChoice, Serving] | None:
+    """The listener's arm of the experiment running on the hybrid, with its version loaded.
+
+    An arm whose version does not load serves nobody (logged): its listeners get the active
+    version and count as not exposed, rather than an error.
+    """
+    choice = arm_choice(user_id=user_id, model=HYBRID, revision=revision)
+    if choice is None:
+        return None
+    try:
+        return choice, serving_get(version=choice.version)
+    except ModelNotReady as exc:
+        logger.warning("experiment %s: %s", choice.header, exc)
+        return None
+
+
+def serving_for_user(*, user_id: int) -> Serving:
+    """The hybrid that serves this listener now: their arm's version, or the active one."""
+    revision = experiment_revision(cache.get(EXPERIMENT_KEY))
+    arm = _arm_serving(user_id, revision)
+    return arm[1] if arm is not None else serving_get()
 
 
 def user_recommendations(*, user_id: int, n: int = 10) -> UserRecommendations:
@@ -345,6 +389,7 @@ def _compute(
             weights={k: round(v, 4) for k, v in weights.items()},
         ),
         model_versions={HYBRID: serving.version},
+        experiment=None,
         generation=generation,
         cached=False,
         generated_at=timezone.now().isoformat(),
