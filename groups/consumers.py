@@ -20,6 +20,7 @@ from audotics.errors import ApplicationError
 from groups import room_actions
 from groups.events import room_group_name
 from groups.room_actions import BadFrame
+from monitoring.timing import observe
 
 RATE = 10.0
 BURST = 20
@@ -31,6 +32,9 @@ CLOSE_NOT_FOUND = 4404
 _pending: dict[int, asyncio.Task[None]] = {}
 #: votes whose learning signal waits for the room's next recomputation (per process)
 _votes: dict[int, list[tuple[int, int, int]]] = {}
+#: when the first vote of a pending refresh arrived (the recommendation update latency's start)
+_since: dict[int, float] = {}
+ROOM_UPDATE = "recs.update.room"
 
 
 class RateLimited(ApplicationError):
@@ -119,6 +123,7 @@ class RoomConsumer(AsyncJsonWebsocketConsumer):  # type: ignore[misc]
         """One recomputation for a run of votes in this process (within ``REFRESH_DELAY``)."""
         if group_id in _pending and not _pending[group_id].done():
             return
+        _since[group_id] = time.perf_counter()
         _pending[group_id] = asyncio.get_running_loop().create_task(_refresh_later(group_id))
 
     async def room_event(self, message: dict[str, Any]) -> None:
@@ -158,5 +163,9 @@ async def _refresh_later(group_id: int, delay: float = REFRESH_DELAY) -> None:
     votes = _votes.pop(group_id, [])
     refresh: Callable[..., None] = room_actions.refresh
     await database_sync_to_async(refresh)(group_id=group_id, votes=votes)
+    since = _since.pop(group_id, None)
+    if since is not None:  # the first vote of the run -> the refreshed queue broadcast
+        observe(ROOM_UPDATE, time.perf_counter() - since)
     if _votes.get(group_id):  # votes that came in while this one ran
+        _since[group_id] = time.perf_counter()
         _pending[group_id] = asyncio.get_running_loop().create_task(_refresh_later(group_id))

@@ -12,9 +12,15 @@ from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.db import transaction
 
+from monitoring.timing import timed
+
 
 def room_group_name(group_id: int) -> str:
     return f"room_{group_id}"
+
+
+#: one frame handed to the channel layer for every socket of a room
+BROADCAST = "room.broadcast"
 
 
 def room_event_send(*, group_id: int, event: dict[str, Any]) -> None:
@@ -22,9 +28,10 @@ def room_event_send(*, group_id: int, event: dict[str, Any]) -> None:
     layer = get_channel_layer()
     if layer is None:
         return
-    async_to_sync(layer.group_send)(
-        room_group_name(group_id), {"type": "room.event", "event": event}
-    )
+    with timed(BROADCAST):
+        async_to_sync(layer.group_send)(
+            room_group_name(group_id), {"type": "room.event", "event": event}
+        )
 
 
 def room_event_send_on_commit(*, group_id: int, event: dict[str, Any]) -> None:

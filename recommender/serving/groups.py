@@ -8,6 +8,7 @@ room's) are left out; each track says how each member feels about it.
 
 from __future__ import annotations
 
+import time
 from typing import Any, TypedDict
 
 import numpy as np
@@ -26,6 +27,7 @@ from ml.group.serving import (
     member_profile,
     recommend_group_columns,
 )
+from monitoring.timing import observe
 from recommender.selectors_content import ModelNotReady
 from recommender.selectors_ml import model_registry
 from recommender.serving.catalogue import ServingCatalogue, TrackCard, serving_catalogue
@@ -47,6 +49,10 @@ SLACK = 10
 #: a member's standardised NCF preference (over the whole catalogue) from which an item "fits"
 #: them; below zero it is "not for" them
 FITS = 2.0
+
+
+#: a group's list recomputed (after a member's feedback, a queue change, a new version, a miss)
+GROUP_UPDATE = "recs.update.group"
 
 
 class MemberFeeling(TypedDict):
@@ -155,7 +161,9 @@ def group_recommendations(
     entry = found.get(result_key) if seconds > 0 else None
     if entry is not None and entry[0] == stamp:
         return {**entry[1], "cached": True}  # type: ignore[typeddict-item]
+    started = time.perf_counter()
     payload = _compute(model, version, room, generations, n, policy, curation_rev)
+    observe(GROUP_UPDATE, time.perf_counter() - started)
     if seconds > 0:
         cache.set(result_key, (stamp, payload), seconds)
     return payload

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -19,6 +20,7 @@ from django.utils import timezone
 from experiments.serving import REVISION_KEY as EXPERIMENT_KEY
 from experiments.serving import ArmChoice, ExperimentArm, arm_choice, experiment_revision
 from ml.hybrid.details import Prepared
+from monitoring.timing import observe
 from recommender.selectors_content import ModelNotReady
 from recommender.serving.bandit import REVISION_KEY as BANDIT_KEY
 from recommender.serving.bandit import bandit_weights
@@ -35,6 +37,8 @@ from recommender.serving.state import (
 
 logger = logging.getLogger(__name__)
 RESULT_KEY = "recs:user:{}:{}"
+#: a listener's list recomputed (after feedback, new plays, curation, a new version, or a miss)
+USER_UPDATE = "recs.update.user"
 #: extra artists ranked beyond ``n`` so exclusions and curation still leave ``n`` tracks
 SLACK = 10
 NEIGHBOURS = 20
@@ -322,7 +326,9 @@ def user_recommendations_served(
         rendered: bytes = entry[1]
     else:
         bandit_rev = int(found.get(keys[2]) or 0)
+        started = time.perf_counter()
         payload = _compute(serving, user_id, n, generation, bandit_rev, curation_rev)
+        observe(USER_UPDATE, time.perf_counter() - started)
         payload["experiment"] = choice.payload() if choice is not None else None
         if seconds <= 0:
             return Served(payload=payload, arm=choice)

@@ -211,3 +211,28 @@ async def test_a_member_who_comes_back_sees_the_current_state_within_2_s(
     finally:
         await voter.disconnect()
         await away.disconnect()
+
+
+async def test_a_votes_refresh_is_timed_as_the_rooms_recommendation_update(
+    live_room: ListeningGroup, listeners: list[User], cookies: dict[int, bytes]
+) -> None:
+    from monitoring.recorder import RECORDER, TIMING
+
+    a = await room_socket(live_room.code, cookies[listeners[1].pk])
+    try:
+        entry = (await next_frame(a, "state"))["room"]["queue"][0]["id"]
+        RECORDER.drain()
+        await a.send_json_to({"type": "vote", "entry": entry, "value": 1})
+        await state_where(a, lambda r: str(listeners[1].pk) in _votes_of(r, entry))
+
+        seen: dict[str, int] = {}
+        deadline = time.monotonic() + 2
+        while "recs.update.room" not in seen and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+            for key, pending in RECORDER.drain().items():
+                if key[1] == TIMING:
+                    seen[key[2]] = seen.get(key[2], 0) + pending.n
+        assert seen.get("recs.update.room") == 1  # one refresh for the vote
+        assert seen.get("room.broadcast", 0) >= 1  # the votes frame and the new state
+    finally:
+        await a.disconnect()

@@ -1,0 +1,3 @@
+"""Reads: percentiles from the minute rows, business metrics, model versions, samples."""
+
+from __future__ import annotations
