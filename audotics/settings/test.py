@@ -15,3 +15,6 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
 LOGGING = {"version": 1, "disable_existing_loggers": False}
 # Deterministic serving: no exploratory blend weights in tests.
 HYBRID_BANDIT_EXPLORE = 0.0
+# Monitoring writes its latency histograms only when a test flushes them (no flush landing in
+# the middle of another test's query counts).
+MONITORING_FLUSH_SECONDS = 0
