@@ -22,7 +22,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("spotify/", include("spotify_sync.urls")),
     path("api/v1/", include("recommender.urls")),
-    path("experiments/", include("experiments.urls")),
     path("monitoring/", include("monitoring.urls")),
     path("api/v1/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/v1/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger"),
