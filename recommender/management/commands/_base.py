@@ -49,3 +49,15 @@ def param_pair(text: str) -> tuple[str, Any]:
     except ValueError:
         value = raw
     return key.strip(), value
+
+
+def add_param_argument(parser: CommandParser) -> None:
+    """``--param KEY=VALUE`` (repeatable), shared by ``train`` and ``retrain``."""
+    parser.add_argument(
+        "--param",
+        type=param_pair,
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a hyperparameter (repeatable), e.g. --param epochs=3",
+    )

@@ -7,7 +7,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from audotics.errors import ApplicationError
-from recommender.management.commands._base import param_pair
+from recommender.management.commands._base import add_param_argument
 from recommender.tasks import model_retrain_task
 
 
@@ -20,14 +20,7 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("model", help="user_preference (alias ncf), content, group, hybrid")
         parser.add_argument("--tiny", action="store_true", help="the small test configuration")
-        parser.add_argument(
-            "--param",
-            type=param_pair,
-            action="append",
-            default=[],
-            metavar="KEY=VALUE",
-            help="override a hyperparameter (repeatable), e.g. --param epochs=3",
-        )
+        add_param_argument(parser)
 
     def handle(self, **options: Any) -> None:
         try:

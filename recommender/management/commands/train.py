@@ -9,7 +9,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from audotics.errors import ApplicationError
-from recommender.management.commands._base import param_pair
+from recommender.management.commands._base import add_param_argument
 from recommender.models import ModelVersion
 from recommender.services.content import STORE_NAME as CONTENT
 from recommender.services.content import content_train
@@ -35,14 +35,7 @@ class Command(BaseCommand):
         )
         parser.add_argument("--tiny", action="store_true", help="the small test configuration")
         parser.add_argument("--no-progress", action="store_true", help="do not draw a progress bar")
-        parser.add_argument(
-            "--param",
-            type=param_pair,
-            action="append",
-            default=[],
-            metavar="KEY=VALUE",
-            help="override a hyperparameter (repeatable), e.g. --param epochs=3",
-        )
+        add_param_argument(parser)
         parser.add_argument(
             "--force",
             action="store_true",
