@@ -14,6 +14,26 @@ from pathlib import Path
 from typing import Any
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
+ROOT = Path(__file__).resolve().parents[3]
+
+
+def process_env(var_dir: Path) -> dict[str, str]:
+    """The environment of a server or worker process on the embedded default in ``var_dir``
+    (the suite's database, cache and broker URLs removed)."""
+    import os
+
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL", "DJANGO_SETTINGS_MODULE")
+    }
+    env.update(
+        AUDOTICS_VAR_DIR=str(var_dir),
+        DJANGO_SETTINGS_MODULE="audotics.settings.base",
+        PYTHONPATH=str(ROOT),
+        OMP_NUM_THREADS="1",
+    )
+    return env
 
 
 def main() -> dict[str, Any]:

@@ -28,6 +28,7 @@ import pytest
 from celery import Celery
 
 from ml.artifacts import ModelStore
+from tests.recommender.live.live_store import process_env
 
 ROOT = Path(__file__).resolve().parents[3]
 TASK = "recommender.tasks.model_retrain_task"
@@ -45,17 +46,7 @@ def _broker_url() -> str:
 @pytest.fixture(scope="module")
 def worker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     var_dir = tmp_path_factory.mktemp("worker_var")
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if k not in ("DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL", "DJANGO_SETTINGS_MODULE")
-    }
-    env.update(
-        AUDOTICS_VAR_DIR=str(var_dir),
-        DJANGO_SETTINGS_MODULE="audotics.settings.base",
-        PYTHONPATH=str(ROOT),
-        OMP_NUM_THREADS="1",
-    )
+    env = process_env(var_dir)
     setup = subprocess.run(
         [sys.executable, "-m", "tests.recommender.live.live_store", "user_model"],
         env=env, cwd=ROOT, capture_output=True, text=True, timeout=240, check=False,

@@ -23,6 +23,8 @@ from typing import Any
 
 import pytest
 
+from tests.recommender.live.live_store import process_env
+
 ROOT = Path(__file__).resolve().parents[3]
 HOST = "127.0.0.1"
 
@@ -33,24 +35,9 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _env(var_dir: Path) -> dict[str, str]:
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if k not in ("DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL", "DJANGO_SETTINGS_MODULE")
-    }
-    env.update(
-        AUDOTICS_VAR_DIR=str(var_dir),
-        DJANGO_SETTINGS_MODULE="audotics.settings.base",
-        PYTHONPATH=str(ROOT),
-        OMP_NUM_THREADS="1",
-    )
-    return env
-
-
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[dict[str, Any]]:
-    env = _env(tmp_path)
+    env = process_env(tmp_path)
     setup = subprocess.run(
         [sys.executable, "-m", "tests.recommender.live.live_store"],
         env=env, cwd=ROOT, capture_output=True, text=True, timeout=240, check=False,
